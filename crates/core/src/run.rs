@@ -1,0 +1,258 @@
+//! The `RunResult`: the body of `POST /api/results`, built by the harness, stored by the store.
+//!
+//! Field names are the seed's camelCase wire names (API.md). Optional fields are `Option` so that
+//! what a client did not send is distinguishable from zero; the server never invents scores.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Lifecycle state of a run, as the seed names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Completed,
+    Failed,
+    Running,
+    Incomplete,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Running,
+        RunStatus::Incomplete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Running => "running",
+            RunStatus::Incomplete => "incomplete",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown status {s:?}: expected completed, failed, running or incomplete"))
+    }
+}
+
+/// One benchmark run as submitted: identity, outcome, scores, evaluations, telemetry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    /// Client-chosen unique id; the idempotency key of the submission.
+    pub run_id: String,
+    #[serde(default)]
+    pub batch_id: Option<String>,
+    pub suite: String,
+    pub scenario: String,
+    pub tier: String,
+    pub agent: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    pub status: RunStatus,
+    /// Defaults to the time the server received the run when absent.
+    #[serde(default)]
+    pub started_at: Option<Timestamp>,
+    #[serde(default)]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub total_score: Option<f64>,
+    #[serde(default)]
+    pub weighted_score: Option<f64>,
+    #[serde(default)]
+    pub success_metric: Option<f64>,
+    #[serde(default, deserialize_with = "null_as_false")]
+    pub is_successful: bool,
+    #[serde(default)]
+    pub specialist_enabled: Option<bool>,
+    #[serde(default)]
+    pub specialist_name: Option<String>,
+    #[serde(default)]
+    pub specialist_version: Option<String>,
+    /// Any JSON object; stored as text and returned as a string, as the seed does.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub evaluations: Vec<EvaluationInput>,
+    #[serde(default)]
+    pub telemetry: Option<TelemetryInput>,
+    /// (new) Large per-run texts (transcript, diff, command logs, prompt), stored apart from
+    /// the run row and fetched on demand from `/api/runs/{runId}/artifacts/{name}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub artifacts: BTreeMap<String, String>,
+}
+
+/// One evaluator's score for a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationInput {
+    pub evaluator_name: String,
+    pub score: f64,
+    #[serde(default = "one")]
+    pub max_score: f64,
+    /// Free text, or any JSON value (stored as its JSON text).
+    #[serde(default, deserialize_with = "text_or_json")]
+    pub details: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Cost and effort of a run. Every field is optional: a CLI agent may not report tokens.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TelemetryInput {
+    #[serde(default)]
+    pub tool_calls: Option<i64>,
+    #[serde(default)]
+    pub tokens_in: Option<i64>,
+    #[serde(default)]
+    pub tokens_out: Option<i64>,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    #[serde(default)]
+    pub duration_ms: Option<i64>,
+    #[serde(default)]
+    pub workspace_dir: Option<String>,
+    /// The prompt as sent; stored as the run's `prompt` artifact, not in the telemetry row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_sent: Option<String>,
+}
+
+impl TelemetryInput {
+    /// True when nothing but the prompt was sent, so no telemetry row is needed.
+    pub fn is_empty(&self) -> bool {
+        self.tool_calls.is_none()
+            && self.tokens_in.is_none()
+            && self.tokens_out.is_none()
+            && self.cost_usd.is_none()
+            && self.duration_ms.is_none()
+            && self.workspace_dir.is_none()
+    }
+}
+
+impl EvaluationInput {
+    /// Score scaled to 0–1 by its maximum, for aggregates across evaluators.
+    pub fn normalized(&self) -> f64 {
+        if self.max_score > 0.0 {
+            self.score / self.max_score
+        } else {
+            self.score
+        }
+    }
+}
+
+fn null_as_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
+fn text_or_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_parses_its_own_names_only() {
+        for st in RunStatus::ALL {
+            assert_eq!(st.as_str().parse::<RunStatus>().unwrap(), st);
+        }
+        assert!("done".parse::<RunStatus>().is_err());
+    }
+
+    #[test]
+    fn details_may_be_an_object() {
+        let e: EvaluationInput = serde_json::from_str(
+            r#"{"evaluatorName":"LLMJudgeEvaluator","score":0.7,"details":{"scores":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.details.as_deref(), Some(r#"{"scores":[1,2]}"#));
+        assert_eq!(e.max_score, 1.0);
+    }
+}
+
+impl RunResult {
+    /// A digest of the submitted content, independent of JSON key order, so a retried
+    /// submission of the same run is recognised as a duplicate and a different one as a conflict.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let value = serde_json::to_value(self).unwrap_or(Value::Null);
+        let mut hasher = Sha256::new();
+        canonical_write(&value, &mut hasher);
+        let digest = hasher.finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn canonical_write(v: &Value, h: &mut sha2::Sha256) {
+    use sha2::Digest;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            for k in keys {
+                h.update(serde_json::to_string(k).unwrap_or_default().as_bytes());
+                h.update(b":");
+                canonical_write(&map[k], h);
+                h.update(b",");
+            }
+            h.update(b"}");
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            for item in items {
+                canonical_write(item, h);
+                h.update(b",");
+            }
+            h.update(b"]");
+        }
+        other => h.update(other.to_string().as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod hash_tests {
+    use super::*;
+
+    #[test]
+    fn hash_ignores_key_order_but_not_content() {
+        let a: RunResult = serde_json::from_str(r#"{"runId":"r","suite":"s","scenario":"c","tier":"L1","agent":"a","status":"completed","metadata":{"x":1,"y":2}}"#).unwrap();
+        let b: RunResult = serde_json::from_str(r#"{"metadata":{"y":2,"x":1},"status":"completed","agent":"a","tier":"L1","scenario":"c","suite":"s","runId":"r"}"#).unwrap();
+        assert_eq!(a.content_hash(), b.content_hash());
+        let mut c = a.clone();
+        c.total_score = Some(0.5);
+        assert_ne!(a.content_hash(), c.content_hash());
+    }
+}
