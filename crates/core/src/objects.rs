@@ -185,7 +185,10 @@ impl FromStr for Dimension {
             .find(|d| d.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Dimension::ALL.iter().map(|d| d.as_str()).collect();
-                format!("unknown dimension {s:?}: expected one of {}", names.join(", "))
+                format!(
+                    "unknown dimension {s:?}: expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

@@ -51,7 +51,9 @@ impl FromStr for RunStatus {
         RunStatus::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status {s:?}: expected completed, failed, running or incomplete"))
+            .ok_or_else(|| {
+                format!("unknown status {s:?}: expected completed, failed, running or incomplete")
+            })
     }
 }
 

@@ -81,9 +81,8 @@ impl<'de> Deserialize<'de> for Timestamp {
                 })
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
-                Timestamp::from_millis(v).ok_or_else(|| {
-                    E::custom(format!("epoch milliseconds {v} out of range"))
-                })
+                Timestamp::from_millis(v)
+                    .ok_or_else(|| E::custom(format!("epoch milliseconds {v} out of range")))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
                 i64::try_from(v)

@@ -191,7 +191,10 @@ fn check_run(run: &RunResult) -> Result<(), ValidationError> {
         check_id("model", m)?;
     }
     for (i, e) in run.evaluations.iter().enumerate() {
-        check_id(&format!("evaluations[{i}].evaluatorName"), &e.evaluator_name)?;
+        check_id(
+            &format!("evaluations[{i}].evaluatorName"),
+            &e.evaluator_name,
+        )?;
     }
     if let Some(t) = &run.telemetry {
         check_count("telemetry.toolCalls", t.tool_calls)?;
@@ -266,7 +269,10 @@ mod tests {
         for bad in ["NaN", "Infinity", "-Infinity", "1e999"] {
             let body = GOOD.replace(r#""costUsd":0.1"#, &format!(r#""costUsd":{bad}"#));
             let err = parse_run_result(body.as_bytes()).unwrap_err();
-            assert!(matches!(err, ValidationError::InvalidJson(_)), "{bad}: {err:?}");
+            assert!(
+                matches!(err, ValidationError::InvalidJson(_)),
+                "{bad}: {err:?}"
+            );
         }
     }
 
@@ -289,7 +295,12 @@ mod tests {
         let body = format!("[{GOOD},{}]", GOOD.replace(r#""tier":"L1""#, r#""tier":5"#));
         let err = parse_run_results(body.as_bytes()).unwrap_err();
         assert!(err.to_string().starts_with("runs[1].tier: "), "{err}");
-        assert_eq!(parse_run_results(format!(r#"{{"runs":[{GOOD}]}}"#).as_bytes()).unwrap().len(), 1);
+        assert_eq!(
+            parse_run_results(format!(r#"{{"runs":[{GOOD}]}}"#).as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -1,1 +1,414 @@
-//! placeholder
+//! zebench persistence: SQLite (default, embedded) or PostgreSQL, behind one [`Store`].
+//!
+//! The backend is chosen from the URL scheme, as atuin does. Both backends compile the same
+//! query layer (`queries.rs`), so behaviour cannot drift between them; the conformance tests
+//! run every case on both. The store owns the ingest path used by the API handler *and* by the
+//! harness in local mode, so a run is validated and written the same way whichever way it came.
+
+mod error;
+pub mod events;
+mod filter;
+mod postgres;
+mod rollup;
+mod rows;
+mod sqlite;
+#[doc(hidden)]
+pub mod testing;
+
+pub use error::{Result, StoreError};
+pub use events::Event;
+pub use filter::{Cursor, Page, RunFilter};
+
+use std::io::{Read, Write};
+use tokio::sync::broadcast;
+use zebench_core::{
+    AgentStats, BatchDetail, BatchUpsert, BreakdownRow, Dimension, Run, RunDetail, RunResult,
+    Stats, Timestamp,
+};
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite://path`, `sqlite::memory:`, `postgres://…`, or a plain file path (SQLite).
+    pub url: String,
+    /// Connections for readers (SQLite) or for everything (PostgreSQL).
+    pub max_connections: u32,
+    /// PostgreSQL only: put every table in this schema (tests use one schema each).
+    pub pg_schema: Option<String>,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreOptions {
+            url: url.into(),
+            max_connections: 8,
+            pg_schema: None,
+        }
+    }
+}
+
+enum Backend {
+    Sqlite(sqlite::Backend),
+    Postgres(postgres::Backend),
+}
+
+/// The results database.
+pub struct Store {
+    backend: Backend,
+    events: broadcast::Sender<Event>,
+}
+
+macro_rules! on_backend {
+    ($self:ident, $b:ident => $e:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($b) => $e,
+            Backend::Postgres($b) => $e,
+        }
+    };
+}
+
+/// What happened to one submitted run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored now.
+    Created,
+    /// Already stored with identical content; nothing changed.
+    Duplicate,
+}
+
+/// A stored artifact's name and uncompressed size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ArtifactInfo {
+    pub name: String,
+    pub size: i64,
+}
+
+/// A stored artifact, decompressed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactBody {
+    pub name: String,
+    pub content: Vec<u8>,
+}
+
+/// A run ready to write: resolved defaults, digest, and encoded artifacts.
+pub(crate) struct Prepared<'a> {
+    run: &'a RunResult,
+    started_at: i64,
+    received_at: i64,
+    hash: String,
+    metadata: Option<String>,
+    artifacts: Vec<EncodedArtifact>,
+}
+
+pub(crate) struct EncodedArtifact {
+    name: String,
+    encoding: &'static str,
+    size: i64,
+    body: Vec<u8>,
+}
+
+/// Artifacts above this size are stored gzip-compressed.
+const COMPRESS_ABOVE: usize = 1024;
+
+fn encode_artifact(name: &str, text: &str) -> EncodedArtifact {
+    let raw = text.as_bytes();
+    if raw.len() > COMPRESS_ABOVE {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        if enc.write_all(raw).is_ok() {
+            if let Ok(body) = enc.finish() {
+                return EncodedArtifact {
+                    name: name.to_string(),
+                    encoding: "gzip",
+                    size: raw.len() as i64,
+                    body,
+                };
+            }
+        }
+    }
+    EncodedArtifact {
+        name: name.to_string(),
+        encoding: "identity",
+        size: raw.len() as i64,
+        body: raw.to_vec(),
+    }
+}
+
+pub(crate) fn decode_artifact(row: rows::ArtifactRow) -> Result<ArtifactBody> {
+    let content = match row.encoding.as_str() {
+        "identity" => row.body,
+        "gzip" => {
+            let mut out = Vec::with_capacity(row.size.max(0) as usize);
+            flate2::read::GzDecoder::new(row.body.as_slice())
+                .read_to_end(&mut out)
+                .map_err(|e| StoreError::Corrupt(format!("artifact {}: {e}", row.name)))?;
+            out
+        }
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "artifact {}: unknown encoding {other}",
+                row.name
+            )))
+        }
+    };
+    Ok(ArtifactBody {
+        name: row.name,
+        content,
+    })
+}
+
+fn prepare(run: &RunResult, received_at: i64) -> Prepared<'_> {
+    let mut artifacts: Vec<EncodedArtifact> = run
+        .artifacts
+        .iter()
+        .map(|(name, text)| encode_artifact(name, text))
+        .collect();
+    if let Some(prompt) = run
+        .telemetry
+        .as_ref()
+        .and_then(|t| t.prompt_sent.as_deref())
+    {
+        if !run.artifacts.contains_key("prompt") {
+            artifacts.push(encode_artifact("prompt", prompt));
+        }
+    }
+    Prepared {
+        run,
+        started_at: run.started_at.map(Timestamp::millis).unwrap_or(received_at),
+        received_at,
+        hash: run.content_hash(),
+        metadata: run
+            .metadata
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string()),
+        artifacts,
+    }
+}
+
+/// How many times a submission is retried after a transient conflict between writers.
+const RETRIES: usize = 5;
+
+impl Store {
+    /// Opens the store named by the URL and runs pending migrations. A newer schema than this
+    /// binary knows is refused rather than touched.
+    pub async fn connect(opts: StoreOptions) -> Result<Store> {
+        let (events, _) = broadcast::channel(1024);
+        let url = opts.url.trim();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let b = postgres::connect(url, opts.max_connections, opts.pg_schema.as_deref()).await?;
+            postgres::spawn_listener(b.read.clone(), events.clone());
+            Backend::Postgres(b)
+        } else {
+            let url = if url.starts_with("sqlite:") {
+                url.to_string()
+            } else if url.contains("://") {
+                return Err(StoreError::InvalidUrl {
+                    url: url.to_string(),
+                    reason: "expected sqlite://PATH, postgres://… or a file path".into(),
+                });
+            } else {
+                format!("sqlite://{url}")
+            };
+            Backend::Sqlite(sqlite::connect(&url, opts.max_connections).await?)
+        };
+        Ok(Store { backend, events })
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Receives every run and batch change stored from now on (on PostgreSQL, by any replica).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// How many subscribers are listening (for metrics).
+    pub fn subscriber_count(&self) -> usize {
+        self.events.receiver_count()
+    }
+
+    /// Stores one run: the ingest path of `POST /api/results` and of the harness's local mode.
+    pub async fn submit_run(&self, run: &RunResult) -> Result<Outcome> {
+        let outcomes = self.submit_runs(std::slice::from_ref(run)).await?;
+        Ok(outcomes[0])
+    }
+
+    /// Stores many runs in one transaction: all new ones are stored or none is. Runs already
+    /// stored with identical content are reported as duplicates; any run id stored with other
+    /// content fails the whole submission with [`StoreError::Conflict`].
+    pub async fn submit_runs(&self, runs: &[RunResult]) -> Result<Vec<Outcome>> {
+        let now = Timestamp::now().millis();
+        let prepared: Vec<Prepared<'_>> = runs.iter().map(|r| prepare(r, now)).collect();
+        let mut attempt = 0;
+        let outcomes = loop {
+            let result = on_backend!(self, b => b.submit(&prepared).await);
+            match result {
+                Err(e) if e.is_transient() && attempt < RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+                }
+                other => break other?,
+            }
+        };
+        if self.kind() == BackendKind::Sqlite {
+            let created: Vec<&RunResult> = runs
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| **o == Outcome::Created)
+                .map(|(r, _)| r)
+                .collect();
+            for event in events::for_submission(&created) {
+                let _ = self.events.send(event);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Creates or updates a batch's descriptive fields (never its aggregates).
+    pub async fn upsert_batch(&self, batch: &BatchUpsert) -> Result<()> {
+        let now = Timestamp::now().millis();
+        on_backend!(self, b => b.upsert_batch(batch, now).await)?;
+        if self.kind() == BackendKind::Sqlite {
+            let _ = self.events.send(Event::BatchUpdated {
+                batch_id: batch.batch_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn get_run(&self, run_id: &str) -> Result<Option<RunDetail>> {
+        on_backend!(self, b => b.get_run(run_id).await)
+    }
+
+    /// Runs newest first, `limit` at a time, after `cursor`.
+    pub async fn list_runs(
+        &self,
+        filter: &RunFilter,
+        limit: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<Page<Run>> {
+        on_backend!(self, b => b.list_runs(filter, limit, cursor).await)
+    }
+
+    /// Like [`Store::list_runs`] with each run's evaluations and telemetry (for exports).
+    pub async fn list_run_details(
+        &self,
+        filter: &RunFilter,
+        limit: u32,
+        cursor: Option<Cursor>,
+    ) -> Result<Page<RunDetail>> {
+        let page = self.list_runs(filter, limit, cursor).await?;
+        let items = on_backend!(self, b => b.details_for(page.items).await)?;
+        Ok(Page {
+            items,
+            next: page.next,
+        })
+    }
+
+    pub async fn list_batches(&self, limit: u32) -> Result<Vec<zebench_core::Batch>> {
+        on_backend!(self, b => b.list_batches(limit).await)
+    }
+
+    pub async fn get_batch(&self, batch_id: &str) -> Result<Option<BatchDetail>> {
+        on_backend!(self, b => b.get_batch(batch_id).await)
+    }
+
+    /// Totals over completed runs, from the maintained rollup (constant time).
+    pub async fn stats(&self) -> Result<Stats> {
+        let rows = on_backend!(self, b => b.rollups(rollup::ALL).await)?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .unwrap_or_else(rows::empty_agg)
+            .into_stats())
+    }
+
+    /// Weighted-score summary per agent over completed runs, best first.
+    pub async fn agent_stats(&self) -> Result<Vec<AgentStats>> {
+        let rows = on_backend!(self, b => b.rollups(Dimension::Agent.as_str()).await)?;
+        let mut out: Vec<AgentStats> = rows
+            .into_iter()
+            .filter(|r| r.completed_runs > 0)
+            .map(rows::AggRow::into_agent_stats)
+            .collect();
+        out.sort_by(|a, b| {
+            let key = |s: &AgentStats| s.avg_score.unwrap_or(f64::NEG_INFINITY);
+            key(b)
+                .total_cmp(&key(a))
+                .then_with(|| a.agent.cmp(&b.agent))
+        });
+        Ok(out)
+    }
+
+    /// Groups runs by `dim`. Unfiltered breakdowns read the maintained rollups; filtered ones
+    /// are computed from the matching runs.
+    pub async fn breakdown(&self, dim: Dimension, filter: &RunFilter) -> Result<Vec<BreakdownRow>> {
+        let rows = if filter.is_empty() {
+            on_backend!(self, b => b.rollups(dim.as_str()).await)?
+        } else {
+            on_backend!(self, b => b.live_breakdown(dim, filter).await)?
+        };
+        Ok(rows.into_iter().map(|r| r.into_breakdown(dim)).collect())
+    }
+
+    /// Like [`Store::breakdown`] but always computed from the runs (used to verify rollups).
+    pub async fn breakdown_live(
+        &self,
+        dim: Dimension,
+        filter: &RunFilter,
+    ) -> Result<Vec<BreakdownRow>> {
+        let rows = on_backend!(self, b => b.live_breakdown(dim, filter).await)?;
+        Ok(rows.into_iter().map(|r| r.into_breakdown(dim)).collect())
+    }
+
+    /// The artifacts of a run; `None` when the run does not exist.
+    pub async fn artifacts(&self, run_id: &str) -> Result<Option<Vec<ArtifactInfo>>> {
+        let Some(pk) = on_backend!(self, b => b.run_pk(run_id).await)? else {
+            return Ok(None);
+        };
+        Ok(Some(on_backend!(self, b => b.artifacts(pk).await)?))
+    }
+
+    /// One artifact, decompressed; outer `None` when the run does not exist.
+    pub async fn artifact(&self, run_id: &str, name: &str) -> Result<Option<Option<ArtifactBody>>> {
+        let Some(pk) = on_backend!(self, b => b.run_pk(run_id).await)? else {
+            return Ok(None);
+        };
+        Ok(Some(on_backend!(self, b => b.artifact(pk, name).await)?))
+    }
+
+    /// Checks the database answers (for `/health`).
+    pub async fn ping(&self) -> Result<()> {
+        on_backend!(self, b => b.ping().await)
+    }
+
+    /// Closes every connection, waiting for in-flight queries.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(b) => {
+                b.read.close().await;
+                b.write.close().await;
+            }
+            Backend::Postgres(b) => b.read.close().await,
+        }
+    }
+}

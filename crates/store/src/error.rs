@@ -1,0 +1,38 @@
+//! The store's typed errors. The server maps them to status codes; the CLI to exit codes.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A run id is already stored with different content (HTTP 409).
+    #[error("run already exists with different content: {}", .0.join(", "))]
+    Conflict(Vec<String>),
+    /// The database URL could not be understood.
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    /// The database schema is newer than this binary, or a migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Anything the database driver reported.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value could not be decoded (a corrupted or foreign row).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// True for errors a retry can fix: a unique race between two writers, a deadlock, a
+    /// serialization failure, or a busy SQLite file.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        match db.code().as_deref() {
+            Some("23505") | Some("40001") | Some("40P01") => true,
+            Some("5") | Some("6") | Some("517") => true,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,289 @@
+//! Row structs as the database returns them, and their conversion to the API shapes.
+//! Shared by both backends: the derived `FromRow` is generic over the row type.
+
+use crate::error::StoreError;
+use crate::rollup::{self, PAIR_SEP};
+use zebench_core::{
+    AgentStats, Batch, BreakdownRow, Dimension, Evaluation, Run, Stats, Telemetry, Timestamp,
+};
+
+pub(crate) const RUN_COLUMNS: &str = "r.id, r.run_id, r.batch_id, r.suite, r.scenario, r.tier, \
+    r.agent, r.model, r.status, r.started_at, r.completed_at, r.total_score, r.weighted_score, \
+    r.success_metric, r.is_successful, r.metadata, r.specialist_enabled, r.specialist_name, \
+    r.specialist_version";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RunRow {
+    id: i64,
+    run_id: String,
+    batch_id: Option<String>,
+    suite: String,
+    scenario: String,
+    tier: String,
+    agent: String,
+    model: Option<String>,
+    status: String,
+    started_at: i64,
+    completed_at: Option<i64>,
+    total_score: Option<f64>,
+    weighted_score: Option<f64>,
+    success_metric: Option<f64>,
+    is_successful: bool,
+    metadata: Option<String>,
+    specialist_enabled: Option<bool>,
+    specialist_name: Option<String>,
+    specialist_version: Option<String>,
+}
+
+impl RunRow {
+    pub fn into_run(self) -> Result<Run, StoreError> {
+        Ok(Run {
+            status: self
+                .status
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("run {}: {e}", self.run_id)))?,
+            id: self.id,
+            run_id: self.run_id,
+            batch_id: self.batch_id,
+            suite: self.suite,
+            scenario: self.scenario,
+            tier: self.tier,
+            agent: self.agent,
+            model: self.model,
+            started_at: Timestamp(self.started_at),
+            completed_at: self.completed_at.map(Timestamp),
+            total_score: self.total_score,
+            weighted_score: self.weighted_score,
+            success_metric: self.success_metric,
+            is_successful: self.is_successful,
+            metadata: self.metadata,
+            specialist_enabled: self.specialist_enabled,
+            specialist_name: self.specialist_name,
+            specialist_version: self.specialist_version,
+        })
+    }
+}
+
+pub(crate) const EVALUATION_COLUMNS: &str =
+    "e.id, e.run_pk, e.evaluator_name, e.score, e.max_score, e.details, e.created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EvaluationRow {
+    pub id: i64,
+    pub run_pk: i64,
+    pub evaluator_name: String,
+    pub score: f64,
+    pub max_score: f64,
+    pub details: Option<String>,
+    pub created_at: i64,
+}
+
+impl EvaluationRow {
+    pub fn into_evaluation(self, run_id: &str) -> Evaluation {
+        Evaluation {
+            id: self.id,
+            run_id: run_id.to_string(),
+            evaluator_name: self.evaluator_name,
+            score: self.score,
+            max_score: self.max_score,
+            details: self.details,
+            created_at: Timestamp(self.created_at),
+        }
+    }
+}
+
+pub(crate) const TELEMETRY_COLUMNS: &str =
+    "t.id, t.run_pk, t.tool_calls, t.tokens_in, t.tokens_out, t.cost_usd, t.duration_ms, t.workspace_dir";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TelemetryRow {
+    pub id: i64,
+    pub run_pk: i64,
+    pub tool_calls: Option<i64>,
+    pub tokens_in: Option<i64>,
+    pub tokens_out: Option<i64>,
+    pub cost_usd: Option<f64>,
+    pub duration_ms: Option<i64>,
+    pub workspace_dir: Option<String>,
+}
+
+impl TelemetryRow {
+    pub fn into_telemetry(self, run_id: &str) -> Telemetry {
+        Telemetry {
+            id: self.id,
+            run_id: run_id.to_string(),
+            tool_calls: self.tool_calls,
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            cost_usd: self.cost_usd,
+            duration_ms: self.duration_ms,
+            workspace_dir: self.workspace_dir,
+        }
+    }
+}
+
+pub(crate) const BATCH_COLUMNS: &str = "b.batch_id, b.created_at, b.completed_at, b.metadata, \
+    b.total_runs, b.successful_runs, b.failed_runs, b.score_sum, b.score_n, b.weighted_sum, \
+    b.weighted_n, b.cost_sum";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BatchRow {
+    batch_id: String,
+    created_at: i64,
+    completed_at: Option<i64>,
+    metadata: Option<String>,
+    total_runs: i64,
+    successful_runs: i64,
+    failed_runs: i64,
+    score_sum: f64,
+    score_n: i64,
+    weighted_sum: f64,
+    weighted_n: i64,
+    cost_sum: f64,
+}
+
+impl BatchRow {
+    pub fn into_batch(self) -> Batch {
+        Batch {
+            batch_id: self.batch_id,
+            created_at: Timestamp(self.created_at),
+            completed_at: self.completed_at.map(Timestamp),
+            total_runs: self.total_runs,
+            successful_runs: self.successful_runs,
+            avg_score: mean(self.score_sum, self.score_n),
+            avg_weighted_score: mean(self.weighted_sum, self.weighted_n),
+            metadata: self.metadata,
+            failed_runs: self.failed_runs,
+            total_cost_usd: self.cost_sum,
+        }
+    }
+}
+
+pub(crate) fn mean(sum: f64, n: i64) -> Option<f64> {
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// Columns of a rollup row; live breakdown queries alias their aggregates to the same names,
+/// so both paths decode through [`AggRow`].
+pub(crate) const AGG_COLUMNS: &str = "runs, completed_runs, failed_runs, successful_runs, \
+    score_sum, score_n, weighted_sum, weighted_n, weighted_min, weighted_max, cost_sum, \
+    tokens_in, tokens_out, tool_calls, duration_ms";
+
+#[derive(sqlx::FromRow, Debug)]
+pub(crate) struct AggRow {
+    pub key: String,
+    pub runs: i64,
+    pub completed_runs: i64,
+    pub failed_runs: i64,
+    pub successful_runs: i64,
+    pub score_sum: f64,
+    pub score_n: i64,
+    pub weighted_sum: f64,
+    pub weighted_n: i64,
+    pub weighted_min: Option<f64>,
+    pub weighted_max: Option<f64>,
+    pub cost_sum: f64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub tool_calls: i64,
+    pub duration_ms: i64,
+}
+
+impl AggRow {
+    pub fn into_breakdown(self, dim: Dimension) -> BreakdownRow {
+        let (key, agent, model) = match dim {
+            Dimension::Agent => (self.key.clone(), Some(self.key.clone()), None),
+            Dimension::Model => (self.key.clone(), None, non_empty(&self.key)),
+            Dimension::AgentModel => {
+                let (a, m) = self.key.split_once(PAIR_SEP).unwrap_or((&self.key, ""));
+                let key = if m.is_empty() {
+                    a.to_string()
+                } else {
+                    format!("{a} / {m}")
+                };
+                (key, Some(a.to_string()), non_empty(m))
+            }
+            _ => (self.key.clone(), None, None),
+        };
+        BreakdownRow {
+            key,
+            agent,
+            model,
+            runs: self.runs,
+            completed_runs: self.completed_runs,
+            failed_runs: self.failed_runs,
+            successful_runs: self.successful_runs,
+            success_rate: (self.runs > 0).then(|| self.successful_runs as f64 / self.runs as f64),
+            avg_score: mean(self.score_sum, self.score_n),
+            score_n: self.score_n,
+            avg_weighted_score: mean(self.weighted_sum, self.weighted_n),
+            min_weighted_score: self.weighted_min,
+            max_weighted_score: self.weighted_max,
+            weighted_n: self.weighted_n,
+            cost_usd: self.cost_sum,
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            tool_calls: self.tool_calls,
+            duration_ms: self.duration_ms,
+        }
+    }
+
+    pub fn into_stats(self) -> Stats {
+        Stats {
+            total_runs: self.completed_runs,
+            successful_runs: self.successful_runs,
+            avg_score: mean(self.score_sum, self.score_n),
+            avg_weighted_score: mean(self.weighted_sum, self.weighted_n),
+        }
+    }
+
+    pub fn into_agent_stats(self) -> AgentStats {
+        AgentStats {
+            avg_score: mean(self.weighted_sum, self.weighted_n),
+            agent: self.key,
+            runs: self.completed_runs,
+            min_score: self.weighted_min,
+            max_score: self.weighted_max,
+        }
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The row a fresh database reports for `/api/stats`.
+pub(crate) fn empty_agg() -> AggRow {
+    AggRow {
+        key: rollup::ALL.into(),
+        runs: 0,
+        completed_runs: 0,
+        failed_runs: 0,
+        successful_runs: 0,
+        score_sum: 0.0,
+        score_n: 0,
+        weighted_sum: 0.0,
+        weighted_n: 0,
+        weighted_min: None,
+        weighted_max: None,
+        cost_sum: 0.0,
+        tokens_in: 0,
+        tokens_out: 0,
+        tool_calls: 0,
+        duration_ms: 0,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ArtifactRow {
+    pub name: String,
+    pub encoding: String,
+    pub size: i64,
+    pub body: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ArtifactInfoRow {
+    pub name: String,
+    pub size: i64,
+}
