@@ -1,1 +1,58 @@
-fn main() {}
+//! The `zebench` binary: parses the command line into a validated configuration, then hands
+//! it to the library crates. Errors become one friendly line and a documented exit code:
+//! 0 success, 1 a gate you asked for failed, 2 usage or input error, 3 infrastructure failure.
+
+mod cli;
+mod logging;
+mod paths;
+mod serve;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit code for bad usage or input.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code for infrastructure failures (database, network, ports).
+pub const EXIT_INFRA: u8 = 3;
+
+/// An error that knows its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: EXIT_USAGE,
+            error: error.into(),
+        }
+    }
+    pub fn infra(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: EXIT_INFRA,
+            error: error.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // A .env in the working directory fills in variables not already set.
+    let _ = dotenvy::dotenv();
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Serve(serve_args) => serve::run(serve_args),
+        cli::Command::Openapi => {
+            println!("{}", zebench_server::openapi::spec_json());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("zebench: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}

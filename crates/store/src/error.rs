@@ -21,6 +21,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database could not be reached or the pool is exhausted or closed: the
+    /// request may succeed later (HTTP 503), nothing is wrong with it.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
+
     /// True for errors a retry can fix: a unique race between two writers, a deadlock, a
     /// serialization failure, or a busy SQLite file.
     pub fn is_transient(&self) -> bool {

@@ -1,0 +1,54 @@
+//! What the server needs to know beyond the store: keys, limits, CORS.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A write key. Its `Debug` never shows the value, so keys cannot leak into logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(value: impl Into<String>) -> Self {
+        ApiKey(value.into())
+    }
+
+    pub(crate) fn matches(&self, candidate: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+/// The key `--dev` mode accepts, as the seed's local mode did.
+pub const DEV_KEY: &str = "dev-local-key";
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Keys accepted on write routes. Empty means writes are refused.
+    pub api_keys: Vec<ApiKey>,
+    /// Maximum body of a single-run or batch submission.
+    pub body_limit: usize,
+    /// Maximum body of a bulk submission.
+    pub bulk_body_limit: usize,
+    /// Allowed CORS origins; `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Deadline for ordinary requests (not event streams or exports).
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            api_keys: Vec::new(),
+            body_limit: 8 * 1024 * 1024,
+            bulk_body_limit: 64 * 1024 * 1024,
+            cors_origins: vec!["*".into()],
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Reading batches, with aggregates the server computed from their runs.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::QueryPairs;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use zebench_core::{Batch, BatchDetail};
+
+#[utoipa::path(get, path = "/api/batches", tag = "batches",
+    params(("limit" = Option<u32>, Query, description = "1 to 1000, default 20")),
+    responses((status = 200, body = Vec<Batch>, description = "Newest first"),
+        (status = 400, body = crate::openapi::ErrorBody)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    q: QueryPairs,
+) -> ApiResult<Json<Vec<Batch>>> {
+    let limit = q.limit(20)?;
+    Ok(Json(state.store.list_batches(limit).await?))
+}
+
+#[utoipa::path(get, path = "/api/batches/{batchId}", tag = "batches",
+    params(("batchId" = String, Path)),
+    responses((status = 200, body = BatchDetail, description = "The batch and its runs, oldest first"),
+        (status = 404, body = crate::openapi::ErrorBody)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(batch_id): Path<String>,
+) -> ApiResult<Json<BatchDetail>> {
+    state
+        .store
+        .get_batch(&batch_id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound("Batch not found"))
+}
