@@ -18,4 +18,7 @@ pub use objects::{
 };
 pub use run::{EvaluationInput, RunResult, RunStatus, TelemetryInput};
 pub use time::Timestamp;
-pub use validate::{parse_batch_upsert, parse_run_result, parse_run_results, ValidationError};
+pub use validate::{
+    parse_batch_upsert, parse_run_result, parse_run_results, parse_run_results_with,
+    ValidationError,
+};

@@ -93,7 +93,7 @@ pub struct RunResult {
     #[serde(default)]
     pub specialist_version: Option<String>,
     /// Any JSON object; stored as text and returned as a string, as the seed does.
-    #[serde(default)]
+    #[serde(default, serialize_with = "sorted_metadata")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub metadata: Option<Map<String, Value>>,
     #[serde(default)]
@@ -119,6 +119,9 @@ pub struct EvaluationInput {
     #[serde(default, deserialize_with = "text_or_json")]
     pub details: Option<String>,
 }
+
+/// Smallest `maxScore` that scores are divided by (also used by the SQL breakdowns).
+pub const MIN_DIVISOR: f64 = 1e-6;
 
 fn one() -> f64 {
     1.0
@@ -159,9 +162,10 @@ impl TelemetryInput {
 }
 
 impl EvaluationInput {
-    /// Score scaled to 0–1 by its maximum, for aggregates across evaluators.
+    /// Score scaled to 0–1 by its maximum, for aggregates across evaluators. A maximum too
+    /// small to divide by (zero, or below [`MIN_DIVISOR`]) leaves the score as it is.
     pub fn normalized(&self) -> f64 {
-        if self.max_score > 0.0 {
+        if self.max_score >= MIN_DIVISOR {
             self.score / self.max_score
         } else {
             self.score
@@ -207,40 +211,62 @@ mod tests {
 impl RunResult {
     /// A digest of the submitted content, independent of JSON key order, so a retried
     /// submission of the same run is recognised as a duplicate and a different one as a conflict.
+    /// Struct fields serialize in declaration order and `metadata` with sorted keys, so the
+    /// JSON text itself is canonical.
     pub fn content_hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        let value = serde_json::to_value(self).unwrap_or(Value::Null);
         let mut hasher = Sha256::new();
-        canonical_write(&value, &mut hasher);
+        // Writing into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut hasher, self);
         let digest = hasher.finalize();
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        let mut out = String::with_capacity(64);
+        for b in digest {
+            out.push(char::from_digit((b >> 4) as u32, 16).unwrap_or('0'));
+            out.push(char::from_digit((b & 15) as u32, 16).unwrap_or('0'));
+        }
+        out
     }
 }
 
-fn canonical_write(v: &Value, h: &mut sha2::Sha256) {
-    use sha2::Digest;
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            h.update(b"{");
-            for k in keys {
-                h.update(serde_json::to_string(k).unwrap_or_default().as_bytes());
-                h.update(b":");
-                canonical_write(&map[k], h);
-                h.update(b",");
+/// Serializes a JSON value with object keys sorted at every depth, whatever map type
+/// serde_json was built with.
+struct Sorted<'a>(&'a Value);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self.0 {
+            Value::Object(map) => sorted_map(map, s),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Sorted(item))?;
+                }
+                seq.end()
             }
-            h.update(b"}");
+            other => other.serialize(s),
         }
-        Value::Array(items) => {
-            h.update(b"[");
-            for item in items {
-                canonical_write(item, h);
-                h.update(b",");
-            }
-            h.update(b"]");
-        }
-        other => h.update(other.to_string().as_bytes()),
+    }
+}
+
+fn sorted_map<S: serde::Serializer>(map: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    let mut m = s.serialize_map(Some(keys.len()))?;
+    for k in keys {
+        m.serialize_entry(k, &Sorted(&map[k]))?;
+    }
+    m.end()
+}
+
+fn sorted_metadata<S: serde::Serializer>(
+    meta: &Option<Map<String, Value>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match meta {
+        Some(map) => sorted_map(map, s),
+        None => s.serialize_none(),
     }
 }
 
@@ -250,8 +276,8 @@ mod hash_tests {
 
     #[test]
     fn hash_ignores_key_order_but_not_content() {
-        let a: RunResult = serde_json::from_str(r#"{"runId":"r","suite":"s","scenario":"c","tier":"L1","agent":"a","status":"completed","metadata":{"x":1,"y":2}}"#).unwrap();
-        let b: RunResult = serde_json::from_str(r#"{"metadata":{"y":2,"x":1},"status":"completed","agent":"a","tier":"L1","scenario":"c","suite":"s","runId":"r"}"#).unwrap();
+        let a: RunResult = serde_json::from_str(r#"{"runId":"r","suite":"s","scenario":"c","tier":"L1","agent":"a","status":"completed","metadata":{"x":{"a":[{"c":2,"d":1}],"b":1},"y":2}}"#).unwrap();
+        let b: RunResult = serde_json::from_str(r#"{"metadata":{"y":2,"x":{"b":1,"a":[{"d":1,"c":2}]}},"status":"completed","agent":"a","tier":"L1","scenario":"c","suite":"s","runId":"r"}"#).unwrap();
         assert_eq!(a.content_hash(), b.content_hash());
         let mut c = a.clone();
         c.total_score = Some(0.5);

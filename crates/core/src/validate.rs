@@ -71,12 +71,47 @@ const REQUIRED_RUN_FIELDS: [&str; 6] = ["runId", "suite", "scenario", "tier", "a
 
 /// Parses and validates one `POST /api/results` body.
 pub fn parse_run_result(body: &[u8]) -> Result<RunResult, ValidationError> {
+    // Fast path: straight into the typed shape. Only when that fails is the body parsed again
+    // the slow way, to say precisely what is wrong.
+    if let Ok(run) = serde_json::from_slice::<RunResult>(body) {
+        if check_run(&run).is_ok() {
+            return Ok(run);
+        }
+    }
     let value = parse_json(body)?;
     run_from_value(value)
 }
 
+#[derive(serde::Deserialize)]
+struct Wrapped {
+    runs: Vec<RunResult>,
+}
+
+/// Typed parse of a valid bulk body, or `None` when the slow path must explain an error.
+fn fast_bulk(body: &[u8]) -> Option<Vec<RunResult>> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    let runs = match first {
+        b'[' => serde_json::from_slice::<Vec<RunResult>>(body).ok()?,
+        b'{' => serde_json::from_slice::<Wrapped>(body).ok()?.runs,
+        _ => return None,
+    };
+    runs.iter().all(|r| check_run(r).is_ok()).then_some(runs)
+}
+
 /// Parses a bulk body: a JSON array of runs, or `{"runs": [...]}`.
 pub fn parse_run_results(body: &[u8]) -> Result<Vec<RunResult>, ValidationError> {
+    parse_run_results_with(body, 1)
+}
+
+/// Like [`parse_run_results`], converting the items on `threads` threads: a large bulk body
+/// is CPU-bound, and the error reported is still the first bad item's.
+pub fn parse_run_results_with(
+    body: &[u8],
+    threads: usize,
+) -> Result<Vec<RunResult>, ValidationError> {
+    if let Some(runs) = fast_bulk(body) {
+        return Ok(runs);
+    }
     let value = parse_json(body)?;
     let items = match value {
         Value::Array(items) => items,
@@ -92,11 +127,47 @@ pub fn parse_run_results(body: &[u8]) -> Result<Vec<RunResult>, ValidationError>
             ))
         }
     };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| run_from_value(v).map_err(|e| e.prefixed(&format!("runs[{i}]"))))
-        .collect()
+    let convert = |offset: usize, items: Vec<Value>| -> Result<Vec<RunResult>, ValidationError> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                run_from_value(v).map_err(|e| e.prefixed(&format!("runs[{}]", offset + i)))
+            })
+            .collect()
+    };
+    let threads = threads.clamp(1, 16);
+    if threads == 1 || items.len() < 64 {
+        return convert(0, items);
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<(usize, Vec<Value>)> = Vec::new();
+    let mut rest = items;
+    let mut offset = 0;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per.min(rest.len()));
+        let len = rest.len();
+        chunks.push((offset, std::mem::replace(&mut rest, tail)));
+        offset += len;
+    }
+    let results: Vec<Result<Vec<RunResult>, ValidationError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|(offset, chunk)| scope.spawn(move || convert(offset, chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(ValidationError::field("runs", "could not be parsed")))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }
 
 /// Parses a `POST /api/results/batch` body.
@@ -171,9 +242,41 @@ fn check_id(path: &str, value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Largest accepted count (tokens, tool calls, milliseconds): a trillion. Sums over millions
+/// of runs must still fit the 64-bit integers the database adds them in.
+pub const MAX_COUNT: i64 = 1_000_000_000_000;
+/// Largest accepted magnitude of a score or cost: sums over any realistic number of runs stay
+/// finite in double precision (PostgreSQL treats an overflow as an error).
+pub const MAX_MAGNITUDE: f64 = 1e9;
+
 fn check_count(path: &str, v: Option<i64>) -> Result<(), ValidationError> {
     match v {
         Some(n) if n < 0 => Err(ValidationError::field(path, "must not be negative")),
+        Some(n) if n > MAX_COUNT => Err(ValidationError::field(
+            path,
+            format!("must not exceed {MAX_COUNT}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_number(path: &str, v: Option<f64>) -> Result<(), ValidationError> {
+    match v {
+        Some(x) if !x.is_finite() || x.abs() > MAX_MAGNITUDE => Err(ValidationError::field(
+            path,
+            format!("must be between -{MAX_MAGNITUDE:e} and {MAX_MAGNITUDE:e}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// PostgreSQL text cannot hold U+0000, so it is refused everywhere for both backends alike.
+fn check_text(path: &str, v: Option<&str>) -> Result<(), ValidationError> {
+    match v {
+        Some(s) if s.contains('\0') => Err(ValidationError::field(
+            path,
+            "contains a NUL character (U+0000), which cannot be stored",
+        )),
         _ => Ok(()),
     }
 }
@@ -190,23 +293,37 @@ fn check_run(run: &RunResult) -> Result<(), ValidationError> {
     if let Some(m) = &run.model {
         check_id("model", m)?;
     }
+    check_number("totalScore", run.total_score)?;
+    check_number("weightedScore", run.weighted_score)?;
+    check_number("successMetric", run.success_metric)?;
+    check_text("specialistName", run.specialist_name.as_deref())?;
+    check_text("specialistVersion", run.specialist_version.as_deref())?;
     for (i, e) in run.evaluations.iter().enumerate() {
-        check_id(
-            &format!("evaluations[{i}].evaluatorName"),
-            &e.evaluator_name,
-        )?;
+        let path = |field: &str| format!("evaluations[{i}].{field}");
+        check_id(&path("evaluatorName"), &e.evaluator_name)?;
+        check_number(&path("score"), Some(e.score))?;
+        check_number(&path("maxScore"), Some(e.max_score))?;
+        if e.max_score < 0.0 {
+            return Err(ValidationError::field(
+                path("maxScore"),
+                "must not be negative",
+            ));
+        }
+        check_text(&path("details"), e.details.as_deref())?;
     }
     if let Some(t) = &run.telemetry {
         check_count("telemetry.toolCalls", t.tool_calls)?;
         check_count("telemetry.tokensIn", t.tokens_in)?;
         check_count("telemetry.tokensOut", t.tokens_out)?;
         check_count("telemetry.durationMs", t.duration_ms)?;
+        check_number("telemetry.costUsd", t.cost_usd)?;
         if t.cost_usd.is_some_and(|c| c < 0.0) {
             return Err(ValidationError::field(
                 "telemetry.costUsd",
                 "must not be negative",
             ));
         }
+        check_text("telemetry.workspaceDir", t.workspace_dir.as_deref())?;
     }
     for name in run.artifacts.keys() {
         let ok = !name.is_empty()
@@ -284,6 +401,38 @@ mod tests {
     }
 
     #[test]
+    fn rejects_values_the_database_cannot_sum_or_hold() {
+        let body = GOOD.replace(r#""tokensIn":10"#, r#""tokensIn":9223372036854775807"#);
+        assert!(parse_run_result(body.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("telemetry.tokensIn: must not exceed"));
+        let body = GOOD.replace(r#""costUsd":0.1"#, r#""costUsd":1e300"#);
+        assert!(parse_run_result(body.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("telemetry.costUsd: "));
+        let body = GOOD.replace(r#""score":0.5"#, r#""score":-1e200"#);
+        assert!(parse_run_result(body.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("evaluations[0].score: "));
+        let body = GOOD.replace(r#""maxScore":1"#, r#""maxScore":-1"#);
+        assert!(parse_run_result(body.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("evaluations[0].maxScore: "));
+        let body = GOOD.replace(
+            r#""score":0.5,"maxScore":1"#,
+            r#""score":0.5,"maxScore":1,"details":"a\u0000b""#,
+        );
+        assert!(parse_run_result(body.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("evaluations[0].details: contains a NUL"));
+    }
+
+    #[test]
     fn rejects_unknown_status() {
         let body = GOOD.replace("completed", "done");
         let err = parse_run_result(body.as_bytes()).unwrap_err();
@@ -301,6 +450,25 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn parallel_parse_keeps_order_and_reports_the_first_bad_item() {
+        let items: Vec<String> = (0..200)
+            .map(|i| GOOD.replace(r#""runId":"r1""#, &format!(r#""runId":"r{i}""#)))
+            .collect();
+        let body = format!("[{}]", items.join(","));
+        let runs = parse_run_results_with(body.as_bytes(), 3).unwrap();
+        assert_eq!(runs.len(), 200);
+        assert!(runs
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.run_id == format!("r{i}")));
+        let mut bad = items.clone();
+        bad[150] = bad[150].replace(r#""tier":"L1""#, r#""tier":1"#);
+        bad[170] = bad[170].replace(r#""tier":"L1""#, r#""tier":1"#);
+        let err = parse_run_results_with(format!("[{}]", bad.join(",")).as_bytes(), 3).unwrap_err();
+        assert!(err.to_string().starts_with("runs[150].tier"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// Anything the database driver reported.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store is shutting down and takes no more writes.
+    #[error("the store is closed")]
+    Closed,
     /// A stored value could not be decoded (a corrupted or foreign row).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -38,11 +41,12 @@ impl StoreError {
         let StoreError::Database(sqlx::Error::Database(db)) = self else {
             return false;
         };
-        match db.code().as_deref() {
-            Some("23505") | Some("40001") | Some("40P01") => true,
-            Some("5") | Some("6") | Some("517") => true,
-            _ => false,
-        }
+        // PostgreSQL: unique violation, serialization failure, deadlock.
+        // SQLite: SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT.
+        matches!(
+            db.code().as_deref(),
+            Some("23505" | "40001" | "40P01" | "5" | "6" | "517")
+        )
     }
 }
 

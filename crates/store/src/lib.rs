@@ -20,7 +20,8 @@ pub use events::Event;
 pub use filter::{Cursor, Page, RunFilter};
 
 use std::io::{Read, Write};
-use tokio::sync::broadcast;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use zebench_core::{
     AgentStats, BatchDetail, BatchUpsert, BreakdownRow, Dimension, Run, RunDetail, RunResult,
     Stats, Timestamp,
@@ -70,13 +71,20 @@ enum Backend {
 
 /// The results database.
 pub struct Store {
-    backend: Backend,
+    backend: Arc<Backend>,
     events: broadcast::Sender<Event>,
+    writer: mpsc::Sender<Job>,
+}
+
+/// One submission waiting for the writer.
+struct Job {
+    items: Vec<Prepared>,
+    reply: oneshot::Sender<Result<Vec<Outcome>>>,
 }
 
 macro_rules! on_backend {
     ($self:ident, $b:ident => $e:expr) => {
-        match &$self.backend {
+        match &*$self.backend {
             Backend::Sqlite($b) => $e,
             Backend::Postgres($b) => $e,
         }
@@ -107,8 +115,8 @@ pub struct ArtifactBody {
 }
 
 /// A run ready to write: resolved defaults, digest, and encoded artifacts.
-pub(crate) struct Prepared<'a> {
-    run: &'a RunResult,
+pub(crate) struct Prepared {
+    run: RunResult,
     started_at: i64,
     received_at: i64,
     hash: String,
@@ -172,7 +180,7 @@ pub(crate) fn decode_artifact(row: rows::ArtifactRow) -> Result<ArtifactBody> {
     })
 }
 
-fn prepare(run: &RunResult, received_at: i64) -> Prepared<'_> {
+fn prepare(run: RunResult, received_at: i64) -> Prepared {
     let mut artifacts: Vec<EncodedArtifact> = run
         .artifacts
         .iter()
@@ -188,15 +196,15 @@ fn prepare(run: &RunResult, received_at: i64) -> Prepared<'_> {
         }
     }
     Prepared {
-        run,
         started_at: run.started_at.map(Timestamp::millis).unwrap_or(received_at),
         received_at,
         hash: run.content_hash(),
         metadata: run
             .metadata
             .as_ref()
-            .map(|m| serde_json::Value::Object(m.clone()).to_string()),
+            .map(|m| serde_json::to_string(m).unwrap_or_default()),
         artifacts,
+        run,
     }
 }
 
@@ -226,11 +234,18 @@ impl Store {
             };
             Backend::Sqlite(sqlite::connect(&url, opts.max_connections).await?)
         };
-        Ok(Store { backend, events })
+        let backend = Arc::new(backend);
+        let (writer, jobs) = mpsc::channel(4096);
+        tokio::spawn(write_loop(backend.clone(), jobs, events.clone()));
+        Ok(Store {
+            backend,
+            events,
+            writer,
+        })
     }
 
     pub fn kind(&self) -> BackendKind {
-        match self.backend {
+        match *self.backend {
             Backend::Sqlite(_) => BackendKind::Sqlite,
             Backend::Postgres(_) => BackendKind::Postgres,
         }
@@ -247,40 +262,30 @@ impl Store {
     }
 
     /// Stores one run: the ingest path of `POST /api/results` and of the harness's local mode.
-    pub async fn submit_run(&self, run: &RunResult) -> Result<Outcome> {
-        let outcomes = self.submit_runs(std::slice::from_ref(run)).await?;
+    pub async fn submit_run(&self, run: RunResult) -> Result<Outcome> {
+        let outcomes = self.submit_runs(vec![run]).await?;
         Ok(outcomes[0])
     }
 
-    /// Stores many runs in one transaction: all new ones are stored or none is. Runs already
-    /// stored with identical content are reported as duplicates; any run id stored with other
-    /// content fails the whole submission with [`StoreError::Conflict`].
-    pub async fn submit_runs(&self, runs: &[RunResult]) -> Result<Vec<Outcome>> {
-        let now = Timestamp::now().millis();
-        let prepared: Vec<Prepared<'_>> = runs.iter().map(|r| prepare(r, now)).collect();
-        let mut attempt = 0;
-        let outcomes = loop {
-            let result = on_backend!(self, b => b.submit(&prepared).await);
-            match result {
-                Err(e) if e.is_transient() && attempt < RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
-                }
-                other => break other?,
-            }
-        };
-        if self.kind() == BackendKind::Sqlite {
-            let created: Vec<&RunResult> = runs
-                .iter()
-                .zip(&outcomes)
-                .filter(|(_, o)| **o == Outcome::Created)
-                .map(|(r, _)| r)
-                .collect();
-            for event in events::for_submission(&created) {
-                let _ = self.events.send(event);
-            }
+    /// Stores many runs atomically: all new ones are stored or none is. Runs already stored
+    /// with identical content are reported as duplicates; any run id stored with other content
+    /// fails the whole submission with [`StoreError::Conflict`].
+    ///
+    /// Submissions are queued to one writer task that commits whatever has arrived meanwhile in
+    /// a single transaction (group commit): each submission keeps its own all-or-nothing
+    /// outcome, and the database sees a few large transactions instead of many small ones.
+    pub async fn submit_runs(&self, runs: Vec<RunResult>) -> Result<Vec<Outcome>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(outcomes)
+        let now = Timestamp::now().millis();
+        let items: Vec<Prepared> = runs.into_iter().map(|r| prepare(r, now)).collect();
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job { items, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Creates or updates a batch's descriptive fields (never its aggregates).
@@ -403,12 +408,95 @@ impl Store {
 
     /// Closes every connection, waiting for in-flight queries.
     pub async fn close(&self) {
-        match &self.backend {
+        match &*self.backend {
             Backend::Sqlite(b) => {
                 b.read.close().await;
                 b.write.close().await;
             }
             Backend::Postgres(b) => b.read.close().await,
+        }
+    }
+}
+
+/// Most runs committed in one group transaction.
+const GROUP_MAX_RUNS: usize = 2000;
+
+async fn write_loop(
+    backend: Arc<Backend>,
+    mut jobs: mpsc::Receiver<Job>,
+    events: broadcast::Sender<Event>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        let mut runs = group[0].items.len();
+        while runs < GROUP_MAX_RUNS {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    runs += job.items.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&backend, &group).await;
+        let local_events = matches!(*backend, Backend::Sqlite(_));
+        for (job, result) in group.into_iter().zip(results) {
+            if local_events {
+                if let Ok(outcomes) = &result {
+                    let created: Vec<&RunResult> = job
+                        .items
+                        .iter()
+                        .zip(outcomes)
+                        .filter(|(_, o)| **o == Outcome::Created)
+                        .map(|(p, _)| &p.run)
+                        .collect();
+                    for event in events::for_submission(&created) {
+                        let _ = events.send(event);
+                    }
+                }
+            }
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+async fn submit_group(
+    backend: &Backend,
+    jobs: &[&[Prepared]],
+) -> Result<Vec<Result<Vec<Outcome>>>> {
+    let mut attempt = 0;
+    loop {
+        let result = match backend {
+            Backend::Sqlite(b) => b.submit_group(jobs).await,
+            Backend::Postgres(b) => b.submit_group(jobs).await,
+        };
+        match result {
+            Err(e) if e.is_transient() && attempt < RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Commits a group; when the group as a whole fails, each job is retried alone so one bad
+/// submission cannot fail the others that happened to share its transaction.
+async fn commit_group(backend: &Backend, group: &[Job]) -> Vec<Result<Vec<Outcome>>> {
+    let views: Vec<&[Prepared]> = group.iter().map(|j| j.items.as_slice()).collect();
+    match submit_group(backend, &views).await {
+        Ok(results) => results,
+        Err(e) if views.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            tracing::warn!(error = %e, jobs = views.len(), "group commit failed; retrying each submission alone");
+            let mut out = Vec::with_capacity(views.len());
+            for v in views {
+                out.push(match submit_group(backend, &[v]).await {
+                    Ok(mut r) => r.pop().unwrap_or(Err(StoreError::Closed)),
+                    Err(e) => Err(e),
+                });
+            }
+            out
         }
     }
 }

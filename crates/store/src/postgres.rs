@@ -8,6 +8,8 @@ use std::time::Duration;
 pub(crate) type Db = sqlx::Postgres;
 const IS_PG: bool = true;
 const PAIR_SEP_SQL: &str = "chr(31)";
+/// Under READ COMMITTED each statement has its own snapshot; multi-statement reads need one.
+const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 const DAY_SQL: &str = "to_char(to_timestamp(r.started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 
 pub(crate) struct Backend {

@@ -17,13 +17,18 @@ use zebench_core::{BatchDetail, BatchUpsert, Dimension, Run, RunDetail, Timestam
 const CHUNK: usize = 400;
 
 impl Backend {
-    /// Stores the runs that are new, in one transaction with their evaluations, telemetry,
-    /// artifacts, batch aggregates and rollups. Returns one outcome per input, in order.
-    pub(crate) async fn submit(&self, items: &[Prepared<'_>]) -> Result<Vec<Outcome>> {
+    /// Stores a group of submissions in one transaction. Each job is all-or-nothing: a job
+    /// with a run id already stored (or stored earlier in the group) with different content is
+    /// refused with [`StoreError::Conflict`] and the other jobs go on. Returns one result per job.
+    pub(crate) async fn submit_group(
+        &self,
+        jobs: &[&[Prepared]],
+    ) -> Result<Vec<Result<Vec<Outcome>>>> {
         let mut tx = begin_write(&self.write).await?;
 
         let mut existing: HashMap<String, String> = HashMap::new();
-        for chunk in items.chunks(CHUNK) {
+        let all: Vec<&Prepared> = jobs.iter().flat_map(|j| j.iter()).collect();
+        for chunk in all.chunks(CHUNK) {
             let mut qb = QueryBuilder::<Db>::new("SELECT run_id, content_hash FROM runs WHERE run_id IN (");
             let mut sep = qb.separated(", ");
             for p in chunk {
@@ -34,30 +39,53 @@ impl Backend {
             existing.extend(rows);
         }
 
-        let mut outcomes = Vec::with_capacity(items.len());
-        let mut conflicts = Vec::new();
-        let mut fresh: Vec<&Prepared<'_>> = Vec::new();
-        for p in items {
-            match existing.get(&p.run.run_id) {
-                Some(h) if *h == p.hash => outcomes.push(Outcome::Duplicate),
-                Some(_) => conflicts.push(p.run.run_id.clone()),
-                None => {
-                    existing.insert(p.run.run_id.clone(), p.hash.clone());
-                    fresh.push(p);
-                    outcomes.push(Outcome::Created);
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut fresh: Vec<&Prepared> = Vec::new();
+        for job in jobs {
+            let mut local: HashMap<&str, &str> = HashMap::new();
+            let mut outcomes = Vec::with_capacity(job.len());
+            let mut conflicts = Vec::new();
+            let mut accepted = Vec::new();
+            for p in job.iter() {
+                let id = p.run.run_id.as_str();
+                let known = existing.get(id).map(String::as_str).or_else(|| local.get(id).copied());
+                match known {
+                    Some(h) if h == p.hash => outcomes.push(Outcome::Duplicate),
+                    Some(_) => conflicts.push(p.run.run_id.clone()),
+                    None => {
+                        local.insert(id, p.hash.as_str());
+                        accepted.push(p);
+                        outcomes.push(Outcome::Created);
+                    }
                 }
             }
-        }
-        if !conflicts.is_empty() {
-            return Err(StoreError::Conflict(conflicts));
+            if conflicts.is_empty() {
+                for p in &accepted {
+                    existing.insert(p.run.run_id.clone(), p.hash.clone());
+                }
+                fresh.extend(accepted);
+                results.push(Ok(outcomes));
+            } else {
+                results.push(Err(StoreError::Conflict(conflicts)));
+            }
         }
         if fresh.is_empty() {
-            return Ok(outcomes);
+            return Ok(results);
         }
+        self.insert_fresh(&mut tx, &fresh).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
 
+    /// Writes runs known to be new, with everything that hangs off them.
+    async fn insert_fresh(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Db>,
+        fresh: &[&Prepared],
+    ) -> Result<()> {
         // Batches named by the runs, created on first sight at their earliest run's start.
         let mut first_seen: std::collections::BTreeMap<&str, i64> = Default::default();
-        for p in &fresh {
+        for p in fresh {
             if let Some(b) = &p.run.batch_id {
                 let t = first_seen.entry(b.as_str()).or_insert(p.started_at);
                 *t = (*t).min(p.started_at);
@@ -70,7 +98,7 @@ impl Backend {
                 b.push_bind(*id).push_bind(*at);
             });
             qb.push(" ON CONFLICT (batch_id) DO NOTHING");
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
 
         let mut pks: HashMap<String, i64> = HashMap::with_capacity(fresh.len());
@@ -82,7 +110,7 @@ impl Backend {
                  content_hash, received_at) ",
             );
             qb.push_values(chunk, |mut b, p| {
-                let r = p.run;
+                let r = &p.run;
                 b.push_bind(r.run_id.as_str())
                     .push_bind(r.batch_id.as_deref())
                     .push_bind(r.suite.as_str())
@@ -105,10 +133,10 @@ impl Backend {
                     .push_bind(p.received_at);
             });
             qb.push(" RETURNING id, run_id");
-            let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
             pks.extend(rows.into_iter().map(|(id, run_id)| (run_id, id)));
         }
-        let pk = |p: &Prepared<'_>| pks.get(&p.run.run_id).copied().unwrap_or_default();
+        let pk = |p: &Prepared| pks.get(&p.run.run_id).copied().unwrap_or_default();
 
         let evaluations: Vec<(i64, i64, &zebench_core::EvaluationInput)> = fresh
             .iter()
@@ -127,7 +155,7 @@ impl Backend {
                     .push_bind(e.details.as_deref())
                     .push_bind(*at);
             });
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
 
         let telemetry: Vec<(i64, &zebench_core::TelemetryInput)> = fresh
@@ -147,7 +175,7 @@ impl Backend {
                     .push_bind(t.duration_ms)
                     .push_bind(t.workspace_dir.as_deref());
             });
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
 
         let artifacts: Vec<(i64, &crate::EncodedArtifact)> = fresh
@@ -165,10 +193,10 @@ impl Backend {
                     .push_bind(a.size)
                     .push_bind(a.body.as_slice());
             });
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
 
-        for (batch_id, d) in rollup::batch_deltas(fresh.iter().map(|p| p.run)) {
+        for (batch_id, d) in rollup::batch_deltas(fresh.iter().map(|p| &p.run)) {
             sqlx::query(
                 "UPDATE batches SET total_runs = total_runs + $1, successful_runs = successful_runs + $2, \
                  failed_runs = failed_runs + $3, score_sum = score_sum + $4, score_n = score_n + $5, \
@@ -184,12 +212,12 @@ impl Backend {
             .bind(d.weighted_n)
             .bind(d.cost_sum)
             .bind(batch_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
 
         let deltas: Vec<((&'static str, String), Delta)> =
-            rollup::rollup_deltas(fresh.iter().map(|p| (p.run, p.started_at))).into_iter().collect();
+            rollup::rollup_deltas(fresh.iter().map(|p| (&p.run, p.started_at))).into_iter().collect();
         for chunk in deltas.chunks(CHUNK / 2) {
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "INSERT INTO rollups (dim, key, {AGG_COLUMNS}) "
@@ -233,16 +261,15 @@ impl Backend {
                  tool_calls = rollups.tool_calls + excluded.tool_calls, \
                  duration_ms = rollups.duration_ms + excluded.duration_ms",
             );
-            qb.build().execute(&mut *tx).await?;
+            qb.build().execute(&mut **tx).await?;
         }
 
         if IS_PG {
-            for event in crate::events::for_submission(&fresh.iter().map(|p| p.run).collect::<Vec<_>>()) {
-                notify(&mut tx, &event).await?;
+            for event in crate::events::for_submission(&fresh.iter().map(|p| &p.run).collect::<Vec<_>>()) {
+                notify(tx, &event).await?;
             }
         }
-        tx.commit().await?;
-        Ok(outcomes)
+        Ok(())
     }
 
     /// Creates a batch or updates its descriptive fields; `created_at` keeps its first value.
@@ -377,10 +404,13 @@ impl Backend {
     }
 
     pub(crate) async fn get_batch(&self, batch_id: &str) -> Result<Option<BatchDetail>> {
+        // One snapshot for the batch row and its runs, so the totals match the list even
+        // while runs are being added.
+        let mut tx = self.read.begin_with(READ_SNAPSHOT).await?;
         let sql = format!("SELECT {BATCH_COLUMNS} FROM batches b WHERE b.batch_id = $1");
         let Some(row) = sqlx::query_as::<Db, BatchRow>(AssertSqlSafe(sql))
             .bind(batch_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *tx)
             .await?
         else {
             return Ok(None);
@@ -390,11 +420,12 @@ impl Backend {
         );
         let runs = sqlx::query_as::<Db, RunRow>(AssertSqlSafe(sql))
             .bind(batch_id)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .map(RunRow::into_run)
             .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
         Ok(Some(BatchDetail { batch: row.into_batch(), runs }))
     }
 
@@ -428,7 +459,7 @@ impl Backend {
                  CAST(NULL AS DOUBLE PRECISION) AS weighted_min, CAST(NULL AS DOUBLE PRECISION) AS weighted_max, \
                  {telemetry} \
                  FROM (SELECT run_pk, evaluator_name, \
-                       AVG(CASE WHEN max_score > 0 THEN score / max_score ELSE score END) AS s \
+                       AVG(CASE WHEN max_score >= 0.000001 THEN score / max_score ELSE score END) AS s \
                        FROM evaluations WHERE run_pk IN (SELECT r.id FROM runs r"
             ));
             push_filters(&mut qb, filter);

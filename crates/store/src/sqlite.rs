@@ -10,6 +10,8 @@ use std::time::Duration;
 pub(crate) type Db = sqlx::Sqlite;
 const IS_PG: bool = false;
 const PAIR_SEP_SQL: &str = "char(31)";
+/// A read transaction sees one snapshot from its first read (WAL mode).
+const READ_SNAPSHOT: &str = "BEGIN";
 const DAY_SQL: &str = "strftime('%Y-%m-%d', r.started_at / 1000, 'unixepoch')";
 
 pub(crate) struct Backend {

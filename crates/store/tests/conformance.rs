@@ -41,7 +41,10 @@ const T0: i64 = 1_741_687_200_000;
 
 backend_tests!(round_trip_keeps_every_field, |db: TestDb| async move {
     let r = run("r1", Some("b1"), "anthropic", "completed", Some(7.5), T0);
-    assert_eq!(db.store.submit_run(&r).await.unwrap(), Outcome::Created);
+    assert_eq!(
+        db.store.submit_run((r).clone()).await.unwrap(),
+        Outcome::Created
+    );
     let d = db.store.get_run("r1").await.unwrap().unwrap();
     assert_eq!(d.run.run_id, "r1");
     assert_eq!(d.run.batch_id.as_deref(), Some("b1"));
@@ -85,11 +88,14 @@ backend_tests!(
     duplicates_change_nothing_and_conflicts_are_refused,
     |db: TestDb| async move {
         let r = run("r1", Some("b1"), "a", "completed", Some(8.0), T0);
-        db.store.submit_run(&r).await.unwrap();
-        assert_eq!(db.store.submit_run(&r).await.unwrap(), Outcome::Duplicate);
+        db.store.submit_run((r).clone()).await.unwrap();
+        assert_eq!(
+            db.store.submit_run((r).clone()).await.unwrap(),
+            Outcome::Duplicate
+        );
         let mut other = r.clone();
         other.weighted_score = Some(1.0);
-        let err = db.store.submit_run(&other).await.unwrap_err();
+        let err = db.store.submit_run((other).clone()).await.unwrap_err();
         assert!(
             matches!(err, StoreError::Conflict(ref ids) if ids == &["r1".to_string()]),
             "{err}"
@@ -104,14 +110,14 @@ backend_tests!(
 
 backend_tests!(bulk_is_all_or_nothing, |db: TestDb| async move {
     db.store
-        .submit_run(&run("x", None, "a", "completed", Some(5.0), T0))
+        .submit_run(run("x", None, "a", "completed", Some(5.0), T0))
         .await
         .unwrap();
     let mut clash = run("x", None, "a", "completed", Some(5.0), T0);
     clash.tier = "L2".into();
     let batch = vec![run("y", Some("b"), "a", "completed", Some(6.0), T0), clash];
     assert!(matches!(
-        db.store.submit_runs(&batch).await,
+        db.store.submit_runs(batch).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(db.store.get_run("y").await.unwrap().is_none());
@@ -128,7 +134,7 @@ backend_tests!(bulk_is_all_or_nothing, |db: TestDb| async move {
             )
         })
         .collect();
-    let outcomes = db.store.submit_runs(&many).await.unwrap();
+    let outcomes = db.store.submit_runs((many).to_vec()).await.unwrap();
     assert!(outcomes.iter().all(|o| *o == Outcome::Created));
     let b = db.store.get_batch("big").await.unwrap().unwrap();
     assert_eq!(b.batch.total_runs, 1000);
@@ -147,7 +153,7 @@ backend_tests!(
             run("3", Some("b"), "a", "failed", None, T0 + 2),
         ];
         for r in &runs {
-            db.store.submit_run(r).await.unwrap();
+            db.store.submit_run(r.clone()).await.unwrap();
         }
         let b = db.store.get_batch("b").await.unwrap().unwrap().batch;
         assert_eq!((b.total_runs, b.successful_runs, b.failed_runs), (3, 1, 1));
@@ -201,9 +207,9 @@ backend_tests!(rollups_agree_with_live_queries, |db: TestDb| async move {
         }
         runs.push(r);
     }
-    db.store.submit_runs(&runs[..30]).await.unwrap();
+    db.store.submit_runs((runs[..30]).to_vec()).await.unwrap();
     for r in &runs[30..] {
-        db.store.submit_run(r).await.unwrap();
+        db.store.submit_run(r.clone()).await.unwrap();
     }
     let all = RunFilter::default();
     for dim in Dimension::ALL {
@@ -310,7 +316,7 @@ backend_tests!(paging_and_filters, |db: TestDb| async move {
             )
         })
         .collect();
-    db.store.submit_runs(&runs).await.unwrap();
+    db.store.submit_runs((runs).to_vec()).await.unwrap();
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -365,7 +371,7 @@ backend_tests!(
         let transcript = "<script>alert(1)</script> tool_call read_file\n".repeat(5000);
         r.artifacts.insert("transcript".into(), transcript.clone());
         r.artifacts.insert("diff".into(), "--- a\n+++ b\n".into());
-        db.store.submit_run(&r).await.unwrap();
+        db.store.submit_run((r).clone()).await.unwrap();
         let list = db.store.artifacts("art").await.unwrap().unwrap();
         let names: Vec<_> = list.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["diff", "prompt", "transcript"]);
@@ -394,13 +400,13 @@ backend_tests!(events_follow_commits, |db: TestDb| async move {
     // A second store on the same database stands in for another replica.
     let other = db.reopen().await;
     other
-        .submit_run(&run("ev1", Some("eb"), "a", "completed", Some(5.0), T0))
+        .submit_run(run("ev1", Some("eb"), "a", "completed", Some(5.0), T0))
         .await
         .unwrap();
     let want_remote = db.store.kind() == zebench_store::BackendKind::Postgres;
     if !want_remote {
         db.store
-            .submit_run(&run(
+            .submit_run(run(
                 "ev1-local",
                 Some("eb"),
                 "a",
@@ -444,9 +450,12 @@ backend_tests!(concurrent_writers_lose_nothing, |db: TestDb| async move {
                     Some(5.0),
                     T0 + i,
                 );
-                store.submit_run(&r).await.unwrap();
+                store.submit_run((r).clone()).await.unwrap();
                 // The same run again, as a retrying client would.
-                assert_eq!(store.submit_run(&r).await.unwrap(), Outcome::Duplicate);
+                assert_eq!(
+                    store.submit_run((r).clone()).await.unwrap(),
+                    Outcome::Duplicate
+                );
             }
         }));
     }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
-use zebench_core::{parse_batch_upsert, parse_run_result, parse_run_results};
+use zebench_core::{parse_batch_upsert, parse_run_result, parse_run_results_with};
 use zebench_store::Outcome;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -37,7 +37,8 @@ pub(crate) async fn create(
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<RunCreated>)> {
     let run = parse_run_result(&body)?;
-    let outcome = state.store.submit_run(&run).await?;
+    let run_id = run.run_id.clone();
+    let outcome = state.store.submit_run(run).await?;
     let (status, duplicate) = match outcome {
         Outcome::Created => (StatusCode::CREATED, None),
         Outcome::Duplicate => (StatusCode::OK, Some(true)),
@@ -46,7 +47,7 @@ pub(crate) async fn create(
         status,
         Json(RunCreated {
             success: true,
-            run_id: run.run_id,
+            run_id,
             duplicate,
         }),
     ))
@@ -80,10 +81,16 @@ pub(crate) async fn create_bulk(
     _auth: WriteAuth,
     BulkBody(body): BulkBody,
 ) -> ApiResult<(StatusCode, Json<BulkCreated>)> {
-    let runs = parse_run_results(&body)?;
-    let outcomes = state.store.submit_runs(&runs).await?;
+    // Parsing a large bulk body is CPU work: keep it off the async workers and use both cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runs = tokio::task::spawn_blocking(move || parse_run_results_with(&body, threads))
+        .await
+        .map_err(|e| crate::error::ApiError::Internal(e.to_string()))??;
+    let run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+    let empty = runs.is_empty();
+    let outcomes = state.store.submit_runs(runs).await?;
     let created = outcomes.iter().filter(|o| **o == Outcome::Created).count();
-    let status = if created > 0 || runs.is_empty() {
+    let status = if created > 0 || empty {
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -94,7 +101,7 @@ pub(crate) async fn create_bulk(
             success: true,
             created,
             duplicates: outcomes.len() - created,
-            run_ids: runs.into_iter().map(|r| r.run_id).collect(),
+            run_ids,
         }),
     ))
 }

@@ -57,7 +57,6 @@ CREATE TABLE evaluations (
     created_at     INTEGER NOT NULL
 );
 CREATE INDEX evaluations_run ON evaluations (run_pk, id);
-CREATE INDEX evaluations_name ON evaluations (evaluator_name);
 
 CREATE TABLE telemetry (
     id            INTEGER PRIMARY KEY,

@@ -1,0 +1,326 @@
+//! `zebench-bench`: measures the results service the way docs/benchmarks.md reports it.
+//!
+//! - `ingest`: many concurrent clients POST realistic runs over loopback HTTP for a fixed time.
+//! - `seed`: fills a database to a given size through the store's bulk path (measuring it).
+//! - `read`: latency percentiles of the read endpoints against a running server.
+//!
+//! `bench/run.sh` drives these against `zebench serve` on SQLite and PostgreSQL.
+
+mod payload;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use hdrhistogram::Histogram;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks for the zebench results service")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// POST runs for a fixed time and report runs/s and latency.
+    Ingest {
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+        #[arg(long, default_value = "bench-key")]
+        key: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Runs per request through /api/results/bulk (0: one run per POST /api/results).
+        #[arg(long, default_value_t = 0)]
+        bulk: usize,
+        /// Prefix of generated run ids (must differ between invocations on one database).
+        #[arg(long, default_value = "ingest")]
+        prefix: String,
+    },
+    /// Insert runs straight through the store's bulk path, in batches of 1,000 runs.
+    Seed {
+        #[arg(long)]
+        database_url: String,
+        /// Total runs the database should hold when done.
+        #[arg(long)]
+        runs: u64,
+        #[arg(long, default_value_t = 1000)]
+        chunk: usize,
+    },
+    /// Measure read latency of each endpoint.
+    Read {
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+        #[arg(long, default_value_t = 2000)]
+        requests: u64,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        match cli.cmd {
+            Cmd::Ingest {
+                url,
+                key,
+                concurrency,
+                seconds,
+                bulk,
+                prefix,
+            } => ingest(&url, &key, concurrency, seconds, bulk, &prefix).await,
+            Cmd::Seed {
+                database_url,
+                runs,
+                chunk,
+            } => seed(&database_url, runs, chunk).await,
+            Cmd::Read {
+                url,
+                requests,
+                concurrency,
+            } => read(&url, requests, concurrency).await,
+        }
+    })
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+async fn ingest(
+    url: &str,
+    key: &str,
+    concurrency: usize,
+    seconds: u64,
+    bulk: usize,
+    prefix: &str,
+) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    // Bodies are generated before the clock starts, so the generator spends its CPU on
+    // sending, not on building JSON (it shares the machine with the server).
+    let per = bulk.max(1) as u64;
+    let start_ms = 1_767_225_600_000i64; // 2026-01-01
+    let estimate = (if bulk == 0 { 8_000 } else { 60_000 }) * seconds;
+    let requests = estimate.div_ceil(per);
+    let bodies: Vec<(u64, Vec<u8>)> = (0..requests)
+        .map(|r| {
+            let first = r * per;
+            let batch = format!("{prefix}-batch-{}", first / 1000);
+            let body = if bulk == 0 {
+                serde_json::to_vec(&payload::run(
+                    prefix,
+                    first,
+                    &batch,
+                    start_ms + first as i64 * 1000,
+                ))
+            } else {
+                let items: Vec<_> = (first..first + per)
+                    .map(|i| payload::run(prefix, i, &batch, start_ms + i as i64 * 1000))
+                    .collect();
+                serde_json::to_vec(&items)
+            };
+            (per, body.unwrap_or_default())
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let next = next.clone();
+        let bodies = bodies.clone();
+        let url = format!(
+            "{url}{}",
+            if bulk == 0 {
+                "/api/results"
+            } else {
+                "/api/results/bulk"
+            }
+        );
+        let auth = format!("Bearer {key}");
+        tasks.push(tokio::spawn(async move {
+            let mut hist = histogram();
+            let mut runs = 0u64;
+            let mut errors = 0u64;
+            let mut bytes = 0usize;
+            while Instant::now() < deadline {
+                let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some((per, body)) = bodies.get(k) else {
+                    break;
+                };
+                bytes = body.len() / *per as usize;
+                let t = Instant::now();
+                let res = client
+                    .post(&url)
+                    .header("authorization", &auth)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let ok = matches!(&res, Ok(r) if r.status().as_u16() == 201);
+                if let Ok(r) = res {
+                    let _ = r.bytes().await;
+                }
+                hist.record(t.elapsed().as_micros().max(1) as u64).ok();
+                if ok {
+                    runs += per;
+                } else {
+                    errors += 1;
+                }
+            }
+            (hist, runs, errors, bytes)
+        }));
+    }
+    let started = Instant::now();
+    let mut hist = histogram();
+    let (mut runs, mut errors, mut bytes) = (0, 0, 0);
+    for t in tasks {
+        let (h, r, e, b) = t.await?;
+        hist.add(h).ok();
+        runs += r;
+        errors += e;
+        bytes = bytes.max(b);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "ingest{}: {runs} runs in {secs:.1} s = {:.0} runs/s; {} requests, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {errors} errors; {bytes} bytes/run; concurrency {concurrency}",
+        if bulk > 0 { format!(" (bulk {bulk})") } else { String::new() },
+        runs as f64 / secs,
+        hist.len(),
+        ms(hist.value_at_quantile(0.5)),
+        ms(hist.value_at_quantile(0.99)),
+        ms(hist.max()),
+    );
+    if errors > 0 {
+        bail!("{errors} requests failed");
+    }
+    Ok(())
+}
+
+async fn seed(database_url: &str, target: u64, chunk: usize) -> Result<()> {
+    let store = zebench_store::Store::connect(zebench_store::StoreOptions::new(database_url))
+        .await
+        .context("open database")?;
+    let have = store.stats().await?.total_runs as u64;
+    let have_all = store
+        .breakdown(zebench_core::Dimension::Tier, &Default::default())
+        .await?
+        .iter()
+        .map(|r| r.runs as u64)
+        .sum::<u64>()
+        .max(have);
+    if have_all >= target {
+        println!("seed: database already holds {have_all} runs");
+        return Ok(());
+    }
+    let start_ms = 1_735_689_600_000i64; // 2025-01-01
+    let started = Instant::now();
+    let mut i = have_all;
+    let mut in_store = Duration::ZERO;
+    while i < target {
+        let n = (chunk as u64).min(target - i);
+        let batch = format!("seed-{}", i / 1000);
+        let runs: Vec<zebench_core::RunResult> = (i..i + n)
+            .map(|k| {
+                // Spread runs over about a year, one batch per ~9 hours.
+                serde_json::from_value(payload::run(
+                    "seed",
+                    k,
+                    &batch,
+                    start_ms + k as i64 * 30_000,
+                ))
+            })
+            .collect::<Result<_, _>>()?;
+        let t = Instant::now();
+        store.submit_runs(runs).await?;
+        in_store += t.elapsed();
+        i += n;
+        if i % 100_000 == 0 || i == target {
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "seed: {i} runs stored, {:.0} runs/s overall, {:.0} runs/s inside the store's bulk path",
+                (i - have_all) as f64 / secs,
+                (i - have_all) as f64 / in_store.as_secs_f64()
+            );
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+const READS: [&str; 9] = [
+    "/api/stats",
+    "/api/stats/agents",
+    "/api/runs?limit=50",
+    "/api/runs?limit=50&agent=openrouter",
+    "/api/runs?limit=50&suite=update-deps&tier=L2",
+    "/api/breakdowns/agent-model",
+    "/api/breakdowns/day",
+    "/api/breakdowns/tier?batchId=seed-0",
+    "/api/batches/seed-0",
+];
+
+async fn read(url: &str, requests: u64, concurrency: usize) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    println!("| endpoint | n | p50 ms | p99 ms | max ms | bytes |");
+    println!("|---|---|---|---|---|---|");
+    for path in READS {
+        // Warm up caches and connections.
+        for _ in 0..20 {
+            let r = client.get(format!("{url}{path}")).send().await?;
+            if !r.status().is_success() {
+                bail!("{path}: HTTP {}", r.status());
+            }
+            r.bytes().await?;
+        }
+        let next = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let client = client.clone();
+            let next = next.clone();
+            let full = format!("{url}{path}");
+            tasks.push(tokio::spawn(async move {
+                let mut hist = histogram();
+                let mut size = 0;
+                while next.fetch_add(1, Ordering::Relaxed) < requests {
+                    let t = Instant::now();
+                    let r = client.get(&full).send().await?;
+                    let body = r.bytes().await?;
+                    size = body.len();
+                    hist.record(t.elapsed().as_micros().max(1) as u64).ok();
+                }
+                Ok::<_, reqwest::Error>((hist, size))
+            }));
+        }
+        let mut hist = histogram();
+        let mut size = 0;
+        for t in tasks {
+            let (h, s) = t.await??;
+            hist.add(h).ok();
+            size = s;
+        }
+        println!(
+            "| `{path}` | {} | {:.2} | {:.2} | {:.2} | {size} |",
+            hist.len(),
+            ms(hist.value_at_quantile(0.5)),
+            ms(hist.value_at_quantile(0.99)),
+            ms(hist.max())
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,395 @@
+//! Many clients at once against a real server (`zebench_server::serve` on 127.0.0.1:0, spoken to
+//! over HTTP/1.1 keep-alive connections): 32 writers and 32 readers for about three seconds. No
+//! request may fail, and at the end every count equals the number of 201s. On SQLite and
+//! PostgreSQL.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use zebench_server::AppState;
+use zebench_store::backend_tests;
+use zebench_store::testing::TestDb;
+
+const WRITERS: usize = 32;
+const READERS: usize = 32;
+const RUN_FOR: Duration = Duration::from_secs(3);
+/// Run ids every writer submits now and then, so identical submissions race each other.
+const CONTESTED: usize = 16;
+
+/// A minimal HTTP/1.1 client on one keep-alive connection.
+struct Conn {
+    stream: BufReader<TcpStream>,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// Sends one request; returns the status and body, or a description of what went wrong.
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let fut = self.exchange(method, path, body);
+        match tokio::time::timeout(Duration::from_secs(20), fut).await {
+            Ok(r) => r.map_err(|e| format!("{method} {path}: {e}")),
+            Err(_) => Err(format!("{method} {path}: no answer in 20 s")),
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let body = body.unwrap_or("");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {KEY}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let w = self.stream.get_mut();
+        w.write_all(head.as_bytes()).await?;
+        w.write_all(body.as_bytes()).await?;
+        w.flush().await?;
+
+        let mut line = String::new();
+        if self.stream.read_line(&mut line).await? == 0 {
+            return Err(std::io::Error::other("connection closed before a response"));
+        }
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+        let mut length = None;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let (name, value) = l.split_once(':').unwrap_or((l, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse::<usize>().ok(),
+                "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.stream.read_line(&mut line).await?;
+                let size = usize::from_str_radix(line.trim(), 16).map_err(std::io::Error::other)?;
+                let mut chunk = vec![0; size + 2];
+                self.stream.read_exact(&mut chunk).await?;
+                if size == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            out.resize(length.unwrap_or(0), 0);
+            self.stream.read_exact(&mut out).await?;
+        }
+        Ok((status, out))
+    }
+
+    /// GET, requiring 200 and JSON.
+    async fn get_json(&mut self, path: &str) -> Result<Value, String> {
+        let (status, body) = self.send("GET", path, None).await?;
+        if status != 200 {
+            return Err(format!(
+                "GET {path}: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("GET {path}: {e}"))
+    }
+}
+
+/// A run of the shared batch; its content depends on the id only, so resubmissions match.
+fn conc_run(id: &str) -> Value {
+    let spread = id.bytes().fold(0i64, |h, b| (h * 31 + i64::from(b)) % 997);
+    with(
+        run(id),
+        json!({"batchId": "conc", "startedAt": T0 + spread * 1000}),
+    )
+}
+
+#[derive(Default)]
+struct Tally {
+    created: usize,
+    duplicates: usize,
+    contested_created: HashMap<String, usize>,
+    failures: Vec<String>,
+}
+
+async fn writer(addr: SocketAddr, w: usize, deadline: Instant, tally: Arc<Mutex<Tally>>) {
+    let mut conn = Conn::open(addr).await;
+    let mut local = Tally::default();
+    let mut i = 0;
+    while Instant::now() < deadline && local.failures.is_empty() {
+        let (id, retry) = match i % 6 {
+            // A retry of this writer's previous run: must be a duplicate.
+            5 => (format!("w{w}-{}", i - 1), true),
+            // A run every writer submits with identical content.
+            3 => (format!("race-{}", (i / 6 + w) % CONTESTED), false),
+            _ => (format!("w{w}-{i}"), false),
+        };
+        let body = conc_run(&id).to_string();
+        match conn.send("POST", "/api/results", Some(&body)).await {
+            Ok((201, _)) if !retry => {
+                local.created += 1;
+                if id.starts_with("race-") {
+                    *local.contested_created.entry(id).or_default() += 1;
+                }
+            }
+            Ok((200, b)) if retry || id.starts_with("race-") => {
+                let v: Value = serde_json::from_slice(&b).unwrap_or_default();
+                if v["duplicate"] != json!(true) {
+                    local
+                        .failures
+                        .push(format!("{id}: 200 without duplicate: {v}"));
+                }
+                local.duplicates += 1;
+            }
+            Ok((s, b)) => local.failures.push(format!(
+                "POST {id} (retry {retry}): {s} {}",
+                String::from_utf8_lossy(&b)
+            )),
+            Err(e) => local.failures.push(e),
+        }
+        i += 1;
+    }
+    let mut t = tally.lock().await;
+    t.created += local.created;
+    t.duplicates += local.duplicates;
+    for (k, v) in local.contested_created {
+        *t.contested_created.entry(k).or_default() += v;
+    }
+    t.failures.extend(local.failures);
+}
+
+async fn reader(addr: SocketAddr, r: usize, deadline: Instant) -> (usize, Vec<String>) {
+    let mut conn = Conn::open(addr).await;
+    let mut requests = 0;
+    let mut last_total = 0;
+    let mut failures = Vec::new();
+    while Instant::now() < deadline && failures.is_empty() {
+        let path = match (requests + r) % 4 {
+            0 => "/api/runs?limit=20",
+            1 => "/api/stats",
+            2 => "/api/batches/conc",
+            _ => "/api/runs?batchId=conc&limit=5",
+        };
+        match conn.get_json(path).await {
+            Ok(v) => {
+                if path == "/api/stats" {
+                    // Totals only grow.
+                    let total = v["totalRuns"].as_u64().unwrap_or(0);
+                    if total < last_total {
+                        failures.push(format!("totalRuns went from {last_total} to {total}"));
+                    }
+                    last_total = total;
+                }
+                if path == "/api/batches/conc" && v["runs"].as_array().is_none() {
+                    failures.push(format!("batch without runs: {v}"));
+                }
+            }
+            Err(e) => failures.push(e),
+        }
+        requests += 1;
+    }
+    (requests, failures)
+}
+
+type Server = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// Serves a fresh app on the test's database on 127.0.0.1:0.
+async fn start(db: &TestDb) -> (AppState, SocketAddr, Server) {
+    let state = AppState::new(Arc::new(db.reopen().await), config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(zebench_server::serve(listener, state.clone()));
+    (state, addr, server)
+}
+
+async fn stop(state: AppState, server: Server) {
+    state.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("server stops")
+        .unwrap()
+        .unwrap();
+}
+
+backend_tests!(
+    writers_and_readers_at_once_lose_nothing,
+    |db: TestDb| async move {
+        let (state, addr, server) = start(&db).await;
+        let mut setup = Conn::open(addr).await;
+        let (status, _) = setup
+            .send(
+                "POST",
+                "/api/results/batch",
+                Some(&json!({"batchId": "conc", "createdAt": T0}).to_string()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 201);
+
+        let deadline = Instant::now() + RUN_FOR;
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| tokio::spawn(writer(addr, w, deadline, tally.clone())))
+            .collect();
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| tokio::spawn(reader(addr, r, deadline)))
+            .collect();
+        for w in writers {
+            w.await.expect("writer task");
+        }
+        let mut reads = 0;
+        let mut failures = Vec::new();
+        for r in readers {
+            let (n, f) = r.await.expect("reader task");
+            reads += n;
+            failures.extend(f);
+        }
+        let tally = tally.lock().await;
+        failures.extend(tally.failures.iter().cloned());
+        assert!(
+            failures.is_empty(),
+            "{} failed requests, first: {:#?}",
+            failures.len(),
+            &failures[..failures.len().min(5)]
+        );
+        assert!(
+            tally.created >= WRITERS,
+            "only {} runs created",
+            tally.created
+        );
+        assert!(
+            tally.duplicates > 0 && reads > READERS,
+            "{} duplicates, {reads} reads",
+            tally.duplicates
+        );
+        for (id, n) in &tally.contested_created {
+            assert_eq!(*n, 1, "{id} was created {n} times");
+        }
+
+        // Every count equals the number of 201s.
+        let created = tally.created as u64;
+        let stats = setup.get_json("/api/stats").await.unwrap();
+        assert_eq!(stats["totalRuns"].as_u64(), Some(created), "{stats}");
+        assert_eq!(stats["successfulRuns"].as_u64(), Some(created), "{stats}");
+        let batch = setup.get_json("/api/batches/conc").await.unwrap();
+        assert_eq!(batch["totalRuns"].as_u64(), Some(created));
+        assert_eq!(batch["runs"].as_array().unwrap().len() as u64, created);
+        assert_eq!(batch["avgWeightedScore"], json!(7.5));
+        let listed = setup
+            .get_json("/api/runs?batchId=conc&limit=1000")
+            .await
+            .unwrap();
+        assert_eq!(listed.as_array().unwrap().len() as u64, created.min(1000));
+        let agents = setup.get_json("/api/stats/agents").await.unwrap();
+        assert_eq!(agents[0]["runs"].as_u64(), Some(created));
+        let tokens = setup.get_json("/api/breakdowns/agent").await.unwrap()[0]["tokensIn"].as_u64();
+        assert_eq!(tokens, Some(created * 45210));
+        drop(setup);
+
+        stop(state, server).await;
+        db
+    }
+);
+
+// Regression (both backends, fixed): GET /api/batches/{batchId} reads the batch row (with its
+// aggregates) and the batch's runs in two separate statements with no shared snapshot
+// (crates/store/src/queries.rs `get_batch`), so while runs are being added one response can say
+// `"totalRuns": 97` and list 112 runs. Observed on SQLite and PostgreSQL.
+backend_tests!(
+    a_batch_and_its_runs_are_read_consistently_during_writes,
+    |db: TestDb| async move {
+        let (state, addr, server) = start(&db).await;
+        let batch = json!({"batchId": "conc", "createdAt": T0}).to_string();
+        let mut setup = Conn::open(addr).await;
+        let (status, _) = setup
+            .send("POST", "/api/results/batch", Some(&batch))
+            .await
+            .unwrap();
+        assert_eq!(status, 201);
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                tokio::spawn(async move {
+                    let mut conn = Conn::open(addr).await;
+                    let mut i = 0;
+                    while Instant::now() < deadline {
+                        let body = conc_run(&format!("c{w}-{i}")).to_string();
+                        let (status, _) = conn
+                            .send("POST", "/api/results", Some(&body))
+                            .await
+                            .unwrap();
+                        assert_eq!(status, 201);
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let mut conn = Conn::open(addr).await;
+                    let mut torn = Vec::new();
+                    while Instant::now() < deadline {
+                        let b = conn.get_json("/api/batches/conc").await.unwrap();
+                        let listed = b["runs"].as_array().unwrap().len() as u64;
+                        if b["totalRuns"].as_u64() != Some(listed) {
+                            torn.push(format!(
+                                "totalRuns {} but {listed} runs listed",
+                                b["totalRuns"]
+                            ));
+                        }
+                    }
+                    torn
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        let mut torn = Vec::new();
+        for r in readers {
+            torn.extend(r.await.unwrap());
+        }
+        stop(state, server).await;
+        assert!(
+            torn.is_empty(),
+            "{} inconsistent batch reads, e.g. {:?}",
+            torn.len(),
+            &torn[..torn.len().min(3)]
+        );
+        db
+    }
+);
