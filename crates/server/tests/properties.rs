@@ -228,7 +228,8 @@ fn near(a: &Value, b: &Value) -> bool {
             (Some(i), Some(j)) => i == j,
             _ => {
                 let (f, g) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-                f.to_bits() == g.to_bits()
+                // Exact; -0.0 equals 0.0 (SQLite stores them alike).
+                f == g
             }
         },
         (Value::Array(x), Value::Array(y)) => {
