@@ -8,6 +8,11 @@
 
 mod payload;
 
+/// mimalloc: the server allocates and frees many small JSON values across threads, where
+/// glibc's allocator measurably costs throughput (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
@@ -261,7 +266,7 @@ async fn seed(database_url: &str, target: u64, chunk: usize) -> Result<()> {
     Ok(())
 }
 
-const READS: [&str; 9] = [
+const READS: [&str; 10] = [
     "/api/stats",
     "/api/stats/agents",
     "/api/runs?limit=50",
@@ -271,18 +276,30 @@ const READS: [&str; 9] = [
     "/api/breakdowns/day",
     "/api/breakdowns/tier?batchId=seed-0",
     "/api/batches/seed-0",
+    // `{i}` cycles through every batch, so most requests miss the server's batch cache.
+    "/api/batches/seed-{i}",
 ];
 
 async fn read(url: &str, requests: u64, concurrency: usize) -> Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
+    let batches = client
+        .get(format!("{url}/api/batches?limit=1000"))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    let batches = serde_json::from_slice::<Vec<serde_json::Value>>(&batches)?
+        .len()
+        .max(1) as u64;
     println!("| endpoint | n | p50 ms | p99 ms | max ms | bytes |");
     println!("|---|---|---|---|---|---|");
     for path in READS {
+        let at = |k: u64| format!("{url}{}", path.replace("{i}", &(k % batches).to_string()));
         // Warm up caches and connections.
-        for _ in 0..20 {
-            let r = client.get(format!("{url}{path}")).send().await?;
+        for k in 0..20 {
+            let r = client.get(at(k + 7)).send().await?;
             if !r.status().is_success() {
                 bail!("{path}: HTTP {}", r.status());
             }
@@ -293,13 +310,20 @@ async fn read(url: &str, requests: u64, concurrency: usize) -> Result<()> {
         for _ in 0..concurrency {
             let client = client.clone();
             let next = next.clone();
-            let full = format!("{url}{path}");
+            let urls: Vec<String> = (0..batches.min(requests)).map(|k| at(k)).collect();
             tasks.push(tokio::spawn(async move {
                 let mut hist = histogram();
                 let mut size = 0;
-                while next.fetch_add(1, Ordering::Relaxed) < requests {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= requests {
+                        break;
+                    }
                     let t = Instant::now();
-                    let r = client.get(&full).send().await?;
+                    let r = client
+                        .get(&urls[(k % urls.len() as u64) as usize])
+                        .send()
+                        .await?;
                     let body = r.bytes().await?;
                     size = body.len();
                     hist.record(t.elapsed().as_micros().max(1) as u64).ok();

@@ -4,6 +4,7 @@
 //! [`app`] builds the whole router from an [`AppState`], so tests drive it with
 //! `tower::ServiceExt::oneshot` and [`serve`] runs it on any listener with graceful shutdown.
 
+mod cache;
 pub mod config;
 mod cors;
 pub mod error;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Cancelled at shutdown: event streams end so connections can drain.
     pub shutdown: CancellationToken,
+    pub(crate) batch_cache: Arc<cache::BatchCache>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
+            batch_cache: Arc::new(cache::BatchCache::new(32 * 1024 * 1024)),
         }
     }
 }

@@ -333,6 +333,12 @@ impl Store {
         on_backend!(self, b => b.list_batches(limit).await)
     }
 
+    /// A batch's row and aggregates without its runs (cheap).
+    pub async fn batch(&self, batch_id: &str) -> Result<Option<zebench_core::Batch>> {
+        on_backend!(self, b => b.batch(batch_id).await)
+    }
+
+    /// A batch with all its runs, oldest first, read from one snapshot.
     pub async fn get_batch(&self, batch_id: &str) -> Result<Option<BatchDetail>> {
         on_backend!(self, b => b.get_batch(batch_id).await)
     }

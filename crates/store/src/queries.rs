@@ -403,6 +403,15 @@ impl Backend {
         Ok(rows.into_iter().map(BatchRow::into_batch).collect())
     }
 
+    pub(crate) async fn batch(&self, batch_id: &str) -> Result<Option<zebench_core::Batch>> {
+        let sql = format!("SELECT {BATCH_COLUMNS} FROM batches b WHERE b.batch_id = $1");
+        Ok(sqlx::query_as::<Db, BatchRow>(AssertSqlSafe(sql))
+            .bind(batch_id)
+            .fetch_optional(&self.read)
+            .await?
+            .map(BatchRow::into_batch))
+    }
+
     pub(crate) async fn get_batch(&self, batch_id: &str) -> Result<Option<BatchDetail>> {
         // One snapshot for the batch row and its runs, so the totals match the list even
         // while runs are being added.

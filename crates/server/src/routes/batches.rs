@@ -4,7 +4,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryPairs;
 use crate::AppState;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
 use zebench_core::{Batch, BatchDetail};
 
 #[utoipa::path(get, path = "/api/batches", tag = "batches",
@@ -26,11 +29,26 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     State(state): State<AppState>,
     Path(batch_id): Path<String>,
-) -> ApiResult<Json<BatchDetail>> {
-    state
+) -> ApiResult<Response> {
+    let row = state
+        .store
+        .batch(&batch_id)
+        .await?
+        .ok_or(ApiError::NotFound("Batch not found"))?;
+    if let Some(body) = state.batch_cache.get(&row) {
+        return Ok(json_bytes(body));
+    }
+    let detail = state
         .store
         .get_batch(&batch_id)
         .await?
-        .map(Json)
-        .ok_or(ApiError::NotFound("Batch not found"))
+        .ok_or(ApiError::NotFound("Batch not found"))?;
+    let body =
+        Bytes::from(serde_json::to_vec(&detail).map_err(|e| ApiError::Internal(e.to_string()))?);
+    state.batch_cache.put(detail.batch, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -4,6 +4,8 @@
 //! stored nothing).
 #![allow(dead_code)]
 
+pub mod net;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
