@@ -262,6 +262,9 @@ async fn seed(database_url: &str, target: u64, chunk: usize) -> Result<()> {
             );
         }
     }
+    // A fresh bulk load has no planner statistics yet; a real server gets them from
+    // autovacuum (PostgreSQL) or `PRAGMA optimize` over time.
+    store.analyze().await?;
     store.close().await;
     Ok(())
 }
@@ -310,7 +313,7 @@ async fn read(url: &str, requests: u64, concurrency: usize) -> Result<()> {
         for _ in 0..concurrency {
             let client = client.clone();
             let next = next.clone();
-            let urls: Vec<String> = (0..batches.min(requests)).map(|k| at(k)).collect();
+            let urls: Vec<String> = (0..batches.min(requests)).map(&at).collect();
             tasks.push(tokio::spawn(async move {
                 let mut hist = histogram();
                 let mut size = 0;

@@ -407,6 +407,12 @@ impl Store {
         Ok(Some(on_backend!(self, b => b.artifact(pk, name).await)?))
     }
 
+    /// Refreshes the query planner's statistics. Worth calling after loading many runs at
+    /// once (an import, a benchmark); the databases also do it on their own over time.
+    pub async fn analyze(&self) -> Result<()> {
+        on_backend!(self, b => b.analyze().await)
+    }
+
     /// Checks the database answers (for `/health`).
     pub async fn ping(&self) -> Result<()> {
         on_backend!(self, b => b.ping().await)
@@ -418,6 +424,9 @@ impl Store {
             Backend::Sqlite(b) => {
                 b.read.close().await;
                 b.write.close().await;
+                if let Some(c) = &b.checkpointer {
+                    c.close().await;
+                }
             }
             Backend::Postgres(b) => b.read.close().await,
         }

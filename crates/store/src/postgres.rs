@@ -10,6 +10,8 @@ const IS_PG: bool = true;
 const PAIR_SEP_SQL: &str = "chr(31)";
 /// Under READ COMMITTED each statement has its own snapshot; multi-statement reads need one.
 const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/// Refreshes planner statistics.
+const ANALYZE_SQL: &str = "ANALYZE";
 const DAY_SQL: &str = "to_char(to_timestamp(r.started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 
 pub(crate) struct Backend {
@@ -30,6 +32,9 @@ pub(crate) async fn connect(
             url: redact(url),
             reason: e.to_string(),
         })?;
+    // Re-plan every statement with its actual parameters: run data is skewed (one suite can
+    // hold most runs), and a generic plan chosen for "any suite" can be 30x slower.
+    options = options.options([("plan_cache_mode", "force_custom_plan")]);
     if let Some(schema) = schema {
         options = options.options([("search_path", schema)]);
     }

@@ -526,6 +526,12 @@ impl Backend {
         row.map(crate::decode_artifact).transpose()
     }
 
+    /// Refreshes the planner's statistics (after a bulk load, before autovacuum gets to it).
+    pub(crate) async fn analyze(&self) -> Result<()> {
+        sqlx::query(ANALYZE_SQL).execute(&self.write).await?;
+        Ok(())
+    }
+
     pub(crate) async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())

@@ -12,12 +12,23 @@ const IS_PG: bool = false;
 const PAIR_SEP_SQL: &str = "char(31)";
 /// A read transaction sees one snapshot from its first read (WAL mode).
 const READ_SNAPSHOT: &str = "BEGIN";
+/// Refreshes planner statistics.
+const ANALYZE_SQL: &str = "PRAGMA optimize=0x10002";
 const DAY_SQL: &str = "strftime('%Y-%m-%d', r.started_at / 1000, 'unixepoch')";
 
 pub(crate) struct Backend {
     pub(crate) read: Pool<Db>,
     pub(crate) write: Pool<Db>,
+    /// Copies the WAL into the database file in the background, so the writer's commits do
+    /// not pay for checkpoints (SQLite's automatic checkpoint runs inside a commit).
+    pub(crate) checkpointer: Option<Pool<Db>>,
 }
+
+/// Pages the WAL may reach before a commit checkpoints by itself: a safety net for when the
+/// background checkpointer falls behind (e.g. a long-running reader pins old pages).
+const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
+/// How often the background checkpointer runs.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -33,6 +44,8 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
+        .page_size(16384)
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
         .pragma("cache_size", "-32000")
         .pragma("temp_store", "memory");
     let memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -45,15 +58,53 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .await?;
     MIGRATOR.run(&write).await?;
     // An in-memory database exists per connection, so it can only be shared through one.
-    let read = if memory {
-        write.clone()
-    } else {
-        SqlitePoolOptions::new()
-            .max_connections(max_readers.max(1))
-            .connect_with(options.read_only(true))
-            .await?
-    };
-    Ok(Backend { read, write })
+    if memory {
+        return Ok(Backend {
+            read: write.clone(),
+            write,
+            checkpointer: None,
+        });
+    }
+    let checkpointer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    spawn_checkpointer(checkpointer.clone());
+    let read = SqlitePoolOptions::new()
+        .max_connections(max_readers.max(1))
+        .connect_with(options.read_only(true))
+        .await?;
+    Ok(Backend {
+        read,
+        write,
+        checkpointer: Some(checkpointer),
+    })
+}
+
+/// Checkpoints between which the statistics are refreshed (about hourly).
+const OPTIMIZE_EVERY: u32 = 7200;
+
+fn spawn_checkpointer(pool: Pool<Db>) {
+    tokio::spawn(async move {
+        let mut ticks: u32 = 0;
+        while !pool.is_closed() {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            ticks = ticks.wrapping_add(1);
+            if ticks.is_multiple_of(OPTIMIZE_EVERY) {
+                // SQLite's advice for long-lived connections: refresh stale statistics.
+                let _ = sqlx::query("PRAGMA optimize").execute(&pool).await;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "background WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 /// `BEGIN IMMEDIATE` takes the write lock up front, so a transaction that read first never
