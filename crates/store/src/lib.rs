@@ -5,6 +5,7 @@
 //! run every case on both. The store owns the ingest path used by the API handler *and* by the
 //! harness in local mode, so a run is validated and written the same way whichever way it came.
 
+mod chunking;
 mod error;
 pub mod events;
 mod filter;

@@ -32,9 +32,6 @@ pub(crate) async fn connect(
             url: redact(url),
             reason: e.to_string(),
         })?;
-    // Re-plan every statement with its actual parameters: run data is skewed (one suite can
-    // hold most runs), and a generic plan chosen for "any suite" can be 30x slower.
-    options = options.options([("plan_cache_mode", "force_custom_plan")]);
     if let Some(schema) = schema {
         options = options.options([("search_path", schema)]);
     }

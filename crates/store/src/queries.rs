@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use std::collections::HashMap;
 use zebench_core::{BatchDetail, BatchUpsert, Dimension, Run, RunDetail, Timestamp};
 
-/// Rows per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+/// Most rows per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const CHUNK: usize = 400;
 
 impl Backend {
@@ -28,7 +28,7 @@ impl Backend {
 
         let mut existing: HashMap<String, String> = HashMap::new();
         let all: Vec<&Prepared> = jobs.iter().flat_map(|j| j.iter()).collect();
-        for chunk in all.chunks(CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(&all, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new("SELECT run_id, content_hash FROM runs WHERE run_id IN (");
             let mut sep = qb.separated(", ");
             for p in chunk {
@@ -92,7 +92,7 @@ impl Backend {
             }
         }
         let batches: Vec<(&str, i64)> = first_seen.into_iter().collect();
-        for chunk in batches.chunks(CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(&batches, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new("INSERT INTO batches (batch_id, created_at) ");
             qb.push_values(chunk, |mut b, (id, at)| {
                 b.push_bind(*id).push_bind(*at);
@@ -102,7 +102,7 @@ impl Backend {
         }
 
         let mut pks: HashMap<String, i64> = HashMap::with_capacity(fresh.len());
-        for chunk in fresh.chunks(CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(&fresh, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO runs (run_id, batch_id, suite, scenario, tier, agent, model, status, \
                  started_at, completed_at, total_score, weighted_score, success_metric, \
@@ -143,7 +143,7 @@ impl Backend {
             .flat_map(|p| p.run.evaluations.iter().map(move |e| (p, e)))
             .map(|(p, e)| (pk(p), p.received_at, e))
             .collect();
-        for chunk in evaluations.chunks(CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(&evaluations, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO evaluations (run_pk, evaluator_name, score, max_score, details, created_at) ",
             );
@@ -162,7 +162,7 @@ impl Backend {
             .iter()
             .filter_map(|p| p.run.telemetry.as_ref().filter(|t| !t.is_empty()).map(|t| (pk(p), t)))
             .collect();
-        for chunk in telemetry.chunks(CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(&telemetry, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO telemetry (run_pk, tool_calls, tokens_in, tokens_out, cost_usd, duration_ms, workspace_dir) ",
             );
@@ -182,7 +182,7 @@ impl Backend {
             .iter()
             .flat_map(|p| p.artifacts.iter().map(move |a| (pk(p), a)))
             .collect();
-        for chunk in artifacts.chunks(CHUNK / 4) {
+        for chunk in crate::chunking::fixed_chunks(&artifacts, CHUNK / 4) {
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO artifacts (run_pk, name, encoding, size, body) ",
             );
@@ -218,7 +218,7 @@ impl Backend {
 
         let deltas: Vec<((&'static str, String), Delta)> =
             rollup::rollup_deltas(fresh.iter().map(|p| (&p.run, p.started_at))).into_iter().collect();
-        for chunk in deltas.chunks(CHUNK / 2) {
+        for chunk in crate::chunking::fixed_chunks(&deltas, CHUNK / 2) {
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "INSERT INTO rollups (dim, key, {AGG_COLUMNS}) "
             ));
@@ -320,7 +320,7 @@ impl Backend {
     pub(crate) async fn details_for(&self, runs: Vec<Run>) -> Result<Vec<RunDetail>> {
         let mut evals: HashMap<i64, Vec<EvaluationRow>> = HashMap::new();
         let mut tele: HashMap<i64, TelemetryRow> = HashMap::new();
-        for chunk in runs.chunks(CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(&runs, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(format!(
                 "SELECT {EVALUATION_COLUMNS} FROM evaluations e WHERE e.run_pk IN ("
             ));

@@ -44,7 +44,6 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
-        .page_size(16384)
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
         .pragma("cache_size", "-32000")
         .pragma("temp_store", "memory");
