@@ -102,7 +102,7 @@ impl Backend {
         }
 
         let mut pks: HashMap<String, i64> = HashMap::with_capacity(fresh.len());
-        for chunk in crate::chunking::fixed_chunks(&fresh, CHUNK) {
+        for chunk in crate::chunking::fixed_chunks(fresh, CHUNK) {
             let mut qb = QueryBuilder::<Db>::new(
                 "INSERT INTO runs (run_id, batch_id, suite, scenario, tier, agent, model, status, \
                  started_at, completed_at, total_score, weighted_score, success_metric, \
