@@ -8,11 +8,6 @@
 
 mod payload;
 
-/// mimalloc: the server allocates and frees many small JSON values across threads, where
-/// glibc's allocator measurably costs throughput (docs/benchmarks.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;

@@ -3,11 +3,6 @@
 //! 0 success, 1 a gate you asked for failed, 2 usage or input error, 3 infrastructure failure.
 
 mod cli;
-
-/// mimalloc: the server allocates and frees many small JSON values across threads, where
-/// glibc's allocator measurably costs throughput (docs/benchmarks.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod logging;
 mod paths;
 mod serve;

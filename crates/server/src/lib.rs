@@ -43,7 +43,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
-            batch_cache: Arc::new(cache::BatchCache::new(32 * 1024 * 1024)),
+            batch_cache: Arc::new(cache::BatchCache::new(16 * 1024 * 1024)),
         }
     }
 }

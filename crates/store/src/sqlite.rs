@@ -27,6 +27,13 @@ pub(crate) struct Backend {
 /// Pages the WAL may reach before a commit checkpoints by itself: a safety net for when the
 /// background checkpointer falls behind (e.g. a long-running reader pins old pages).
 const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
+/// Page cache of the writer connection (negative: KiB): B-tree inserts touch the same upper
+/// pages again and again.
+const WRITER_CACHE_KIB: &str = "-16000";
+/// Page cache of each reader: small, because every connection has its own and the operating
+/// system caches the file for all of them; large per-connection caches multiplied by the pool
+/// size were most of the server's memory on a 4 GB database.
+const READER_CACHE_KIB: &str = "-2000";
 /// How often the background checkpointer runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -45,7 +52,7 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
-        .pragma("cache_size", "-32000")
+        .pragma("cache_size", WRITER_CACHE_KIB)
         .pragma("temp_store", "memory");
     let memory = url.contains(":memory:") || url.contains("mode=memory");
     let write = SqlitePoolOptions::new()
@@ -66,12 +73,16 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
     }
     let checkpointer = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options.clone())
+        .connect_with(options.clone().pragma("cache_size", READER_CACHE_KIB))
         .await?;
     spawn_checkpointer(checkpointer.clone());
     let read = SqlitePoolOptions::new()
         .max_connections(max_readers.max(1))
-        .connect_with(options.read_only(true))
+        .connect_with(
+            options
+                .read_only(true)
+                .pragma("cache_size", READER_CACHE_KIB),
+        )
         .await?;
     Ok(Backend {
         read,
