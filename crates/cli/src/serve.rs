@@ -54,7 +54,26 @@ fn keys(args: &ServeArgs) -> Vec<ApiKey> {
     keys.into_iter().map(ApiKey::new).collect()
 }
 
+/// `ZEBENCH_*` variables zebench reads; any other is most likely a typo worth a warning.
+const KNOWN_ENV: [&str; 6] = [
+    "ZEBENCH_BIND",
+    "ZEBENCH_CORS_ORIGINS",
+    "ZEBENCH_BODY_LIMIT",
+    "ZEBENCH_MAX_CONNECTIONS",
+    "ZEBENCH_LOG_FORMAT",
+    "ZEBENCH_TEST_PG_URL",
+];
+
+/// Names of set `ZEBENCH_*` variables that zebench does not know.
+pub fn unknown_env(vars: impl Iterator<Item = String>) -> Vec<String> {
+    vars.filter(|k| k.starts_with("ZEBENCH_") && !KNOWN_ENV.contains(&k.as_str()))
+        .collect()
+}
+
 async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    for name in unknown_env(std::env::vars().map(|(k, _)| k)) {
+        tracing::warn!("ignoring unknown environment variable {name} (see zebench serve --help)");
+    }
     let url = database_url(args.database_url.clone())?;
     let mut opts = StoreOptions::new(&url);
     opts.max_connections = args.max_connections;
@@ -116,5 +135,23 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_zebench_variables_are_reported_and_others_ignored() {
+        let vars = [
+            "ZEBENCH_BIND",
+            "ZEBENCH_BIDN",
+            "PATH",
+            "ZE_BENCHMARKS_API_KEY",
+        ]
+        .into_iter()
+        .map(String::from);
+        assert_eq!(unknown_env(vars), vec!["ZEBENCH_BIDN".to_string()]);
     }
 }
