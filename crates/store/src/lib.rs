@@ -359,7 +359,7 @@ impl Store {
         let rows = on_backend!(self, b => b.rollups(Dimension::Agent.as_str()).await)?;
         let mut out: Vec<AgentStats> = rows
             .into_iter()
-            .filter(|r| r.completed_runs > 0)
+            .filter(|r| r.agg.completed_runs > 0)
             .map(rows::AggRow::into_agent_stats)
             .collect();
         out.sort_by(|a, b| {

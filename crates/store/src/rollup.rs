@@ -13,13 +13,14 @@ pub(crate) const ALL: &str = "all";
 /// Separates agent and model in `agent-model` keys; a control character, so never in names.
 pub(crate) const PAIR_SEP: char = '\u{1f}';
 
-/// What one or more runs add to an aggregate.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What one or more runs add to an aggregate; also the aggregate columns of a rollup row or a
+/// live breakdown as read back (same names as the columns, so one struct serves both).
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub(crate) struct Delta {
     pub runs: i64,
-    pub completed: i64,
-    pub failed: i64,
-    pub successful: i64,
+    pub completed_runs: i64,
+    pub failed_runs: i64,
+    pub successful_runs: i64,
     pub score_sum: f64,
     pub score_n: i64,
     pub weighted_sum: f64,
@@ -40,9 +41,9 @@ impl Delta {
         let completed = run.status == RunStatus::Completed;
         let mut d = Delta {
             runs: 1,
-            completed: completed as i64,
-            failed: (run.status == RunStatus::Failed) as i64,
-            successful: (completed && run.is_successful) as i64,
+            completed_runs: completed as i64,
+            failed_runs: (run.status == RunStatus::Failed) as i64,
+            successful_runs: (completed && run.is_successful) as i64,
             ..Delta::default()
         };
         if completed {
@@ -69,9 +70,9 @@ impl Delta {
 
     pub fn add(&mut self, o: &Delta) {
         self.runs += o.runs;
-        self.completed += o.completed;
-        self.failed += o.failed;
-        self.successful += o.successful;
+        self.completed_runs += o.completed_runs;
+        self.failed_runs += o.failed_runs;
+        self.successful_runs += o.successful_runs;
         self.score_sum += o.score_sum;
         self.score_n += o.score_n;
         self.weighted_sum += o.weighted_sum;
@@ -210,7 +211,10 @@ mod tests {
         ];
         let deltas = rollup_deltas(runs.iter().map(|r| (r, 0)));
         let a = &deltas[&("agent", "a".to_string())];
-        assert_eq!((a.runs, a.completed, a.failed, a.successful), (3, 2, 1, 2));
+        assert_eq!(
+            (a.runs, a.completed_runs, a.failed_runs, a.successful_runs),
+            (3, 2, 1, 2)
+        );
         assert_eq!((a.weighted_sum, a.weighted_n), (12.0, 2));
         assert_eq!((a.weighted_min, a.weighted_max), (Some(4.0), Some(8.0)));
         assert_eq!(a.cost_sum, 1.5);

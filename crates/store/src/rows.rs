@@ -2,7 +2,7 @@
 //! Shared by both backends: the derived `FromRow` is generic over the row type.
 
 use crate::error::StoreError;
-use crate::rollup::{self, PAIR_SEP};
+use crate::rollup::{self, Delta, PAIR_SEP};
 use zebench_core::{
     AgentStats, Batch, BreakdownRow, Dimension, Evaluation, Run, Stats, Telemetry, Timestamp,
 };
@@ -169,24 +169,12 @@ pub(crate) const AGG_COLUMNS: &str = "runs, completed_runs, failed_runs, success
     score_sum, score_n, weighted_sum, weighted_n, weighted_min, weighted_max, cost_sum, \
     tokens_in, tokens_out, tool_calls, duration_ms";
 
+/// A rollup row or live breakdown group: its key and its aggregates.
 #[derive(sqlx::FromRow, Debug)]
 pub(crate) struct AggRow {
     pub key: String,
-    pub runs: i64,
-    pub completed_runs: i64,
-    pub failed_runs: i64,
-    pub successful_runs: i64,
-    pub score_sum: f64,
-    pub score_n: i64,
-    pub weighted_sum: f64,
-    pub weighted_n: i64,
-    pub weighted_min: Option<f64>,
-    pub weighted_max: Option<f64>,
-    pub cost_sum: f64,
-    pub tokens_in: i64,
-    pub tokens_out: i64,
-    pub tool_calls: i64,
-    pub duration_ms: i64,
+    #[sqlx(flatten)]
+    pub agg: Delta,
 }
 
 impl AggRow {
@@ -209,41 +197,42 @@ impl AggRow {
             key,
             agent,
             model,
-            runs: self.runs,
-            completed_runs: self.completed_runs,
-            failed_runs: self.failed_runs,
-            successful_runs: self.successful_runs,
-            success_rate: (self.runs > 0).then(|| self.successful_runs as f64 / self.runs as f64),
-            avg_score: mean(self.score_sum, self.score_n),
-            score_n: self.score_n,
-            avg_weighted_score: mean(self.weighted_sum, self.weighted_n),
-            min_weighted_score: self.weighted_min,
-            max_weighted_score: self.weighted_max,
-            weighted_n: self.weighted_n,
-            cost_usd: self.cost_sum,
-            tokens_in: self.tokens_in,
-            tokens_out: self.tokens_out,
-            tool_calls: self.tool_calls,
-            duration_ms: self.duration_ms,
+            runs: self.agg.runs,
+            completed_runs: self.agg.completed_runs,
+            failed_runs: self.agg.failed_runs,
+            successful_runs: self.agg.successful_runs,
+            success_rate: (self.agg.runs > 0)
+                .then(|| self.agg.successful_runs as f64 / self.agg.runs as f64),
+            avg_score: mean(self.agg.score_sum, self.agg.score_n),
+            score_n: self.agg.score_n,
+            avg_weighted_score: mean(self.agg.weighted_sum, self.agg.weighted_n),
+            min_weighted_score: self.agg.weighted_min,
+            max_weighted_score: self.agg.weighted_max,
+            weighted_n: self.agg.weighted_n,
+            cost_usd: self.agg.cost_sum,
+            tokens_in: self.agg.tokens_in,
+            tokens_out: self.agg.tokens_out,
+            tool_calls: self.agg.tool_calls,
+            duration_ms: self.agg.duration_ms,
         }
     }
 
     pub fn into_stats(self) -> Stats {
         Stats {
-            total_runs: self.completed_runs,
-            successful_runs: self.successful_runs,
-            avg_score: mean(self.score_sum, self.score_n),
-            avg_weighted_score: mean(self.weighted_sum, self.weighted_n),
+            total_runs: self.agg.completed_runs,
+            successful_runs: self.agg.successful_runs,
+            avg_score: mean(self.agg.score_sum, self.agg.score_n),
+            avg_weighted_score: mean(self.agg.weighted_sum, self.agg.weighted_n),
         }
     }
 
     pub fn into_agent_stats(self) -> AgentStats {
         AgentStats {
-            avg_score: mean(self.weighted_sum, self.weighted_n),
+            avg_score: mean(self.agg.weighted_sum, self.agg.weighted_n),
             agent: self.key,
-            runs: self.completed_runs,
-            min_score: self.weighted_min,
-            max_score: self.weighted_max,
+            runs: self.agg.completed_runs,
+            min_score: self.agg.weighted_min,
+            max_score: self.agg.weighted_max,
         }
     }
 }
@@ -256,21 +245,7 @@ fn non_empty(s: &str) -> Option<String> {
 pub(crate) fn empty_agg() -> AggRow {
     AggRow {
         key: rollup::ALL.into(),
-        runs: 0,
-        completed_runs: 0,
-        failed_runs: 0,
-        successful_runs: 0,
-        score_sum: 0.0,
-        score_n: 0,
-        weighted_sum: 0.0,
-        weighted_n: 0,
-        weighted_min: None,
-        weighted_max: None,
-        cost_sum: 0.0,
-        tokens_in: 0,
-        tokens_out: 0,
-        tool_calls: 0,
-        duration_ms: 0,
+        agg: Delta::default(),
     }
 }
 
