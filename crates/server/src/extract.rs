@@ -87,23 +87,13 @@ pub(crate) struct QueryPairs(pub Vec<(String, String)>);
 impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded_pairs(q).map(QueryPairs)
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(pairs)| QueryPairs(pairs))
+            .map_err(|e| ApiError::BadRequest {
+                summary: "Invalid query string".into(),
+                details: Some(serde_json::json!(e.body_text())),
+            })
     }
-}
-
-fn serde_urlencoded_pairs(q: &str) -> Result<Vec<(String, String)>, ApiError> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&format!("/?{q}").parse().map_err(
-        |_| ApiError::BadRequest {
-            summary: "Invalid query string".into(),
-            details: None,
-        },
-    )?)
-    .map(|axum::extract::Query(v)| v)
-    .map_err(|e| ApiError::BadRequest {
-        summary: "Invalid query string".into(),
-        details: Some(serde_json::json!(e.body_text())),
-    })
 }
 
 impl QueryPairs {

@@ -257,11 +257,6 @@ impl Store {
         self.events.subscribe()
     }
 
-    /// How many subscribers are listening (for metrics).
-    pub fn subscriber_count(&self) -> usize {
-        self.events.receiver_count()
-    }
-
     /// Stores one run: the ingest path of `POST /api/results` and of the harness's local mode.
     pub async fn submit_run(&self, run: RunResult) -> Result<Outcome> {
         let outcomes = self.submit_runs(vec![run]).await?;
@@ -442,6 +437,8 @@ async fn write_loop(
     mut jobs: mpsc::Receiver<Job>,
     events: broadcast::Sender<Event>,
 ) {
+    // PostgreSQL announces commits through NOTIFY; only SQLite publishes from here.
+    let local_events = matches!(*backend, Backend::Sqlite(_));
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
         let mut runs = group[0].items.len();
@@ -455,7 +452,6 @@ async fn write_loop(
             }
         }
         let results = commit_group(&backend, &group).await;
-        let local_events = matches!(*backend, Backend::Sqlite(_));
         for (job, result) in group.into_iter().zip(results) {
             if local_events {
                 if let Ok(outcomes) = &result {

@@ -11,6 +11,7 @@ use crate::rows::*;
 use crate::{ArtifactBody, ArtifactInfo, Outcome, Prepared};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 use std::collections::HashMap;
+use zebench_core::run::MIN_DIVISOR;
 use zebench_core::{BatchDetail, BatchUpsert, Dimension, Run, RunDetail, Timestamp};
 
 /// Most rows per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
@@ -468,7 +469,7 @@ impl Backend {
                  CAST(NULL AS DOUBLE PRECISION) AS weighted_min, CAST(NULL AS DOUBLE PRECISION) AS weighted_max, \
                  {telemetry} \
                  FROM (SELECT run_pk, evaluator_name, \
-                       AVG(CASE WHEN max_score >= 0.000001 THEN score / max_score ELSE score END) AS s \
+                       AVG(CASE WHEN max_score >= {MIN_DIVISOR} THEN score / max_score ELSE score END) AS s \
                        FROM evaluations WHERE run_pk IN (SELECT r.id FROM runs r"
             ));
             push_filters(&mut qb, filter);
