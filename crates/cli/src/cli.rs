@@ -25,6 +25,193 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the OpenAPI 3.1 description of the API.
     Openapi,
+    /// List suites, their scenarios and the tiers each has a prompt for.
+    List(ListArgs),
+    /// Check suites for errors and suspicious settings (file:line diagnostics).
+    #[command(after_help = "PATH may be a suites root, a suite, a scenario folder or a scenario.yaml.\nExit code 2 when there are errors (and with --strict, warnings).")]
+    Validate(ValidateArgs),
+    /// Create a suite with a first scenario that passes validate.
+    NewSuite(NewSuiteArgs),
+    /// Add a scenario (fixture, prompts, oracle, reference solution, scripted agent) to a suite.
+    NewScenario(NewScenarioArgs),
+    /// Run one scenario once.
+    #[command(after_help = "Examples:\n  zebench run update-deps nx-pnpm-monorepo --tier L1 --agent scripted:solve\n  zebench run update-deps nx-pnpm-monorepo L1 echo      (the seed's positional form)")]
+    Run(RunArgs),
+    /// Run a matrix: scenarios × tiers × agents × repeats, concurrently, into one batch.
+    #[command(after_help = "Examples:\n  zebench batch --suite update-deps --tiers L0,L1 --agents echo,scripted:solve --repeat 3 --jobs 2\n  zebench batch --suite my-suite --batch-id nightly-42 --shard 2/4      (one of four machines)\n  zebench batch --resume nightly-42 --suite my-suite                    (skip runs already stored)")]
+    Batch(BatchArgs),
+    /// Deliver results queued in the outbox while the server was unreachable.
+    Sync(SyncArgs),
+}
+
+/// Where suites are looked up.
+#[derive(Args, Debug, Clone)]
+pub struct SuitesArgs {
+    /// Suites root (repeatable). Default: $ZEBENCH_SUITES (PATH-style list), else ./suites and
+    /// the bundled suites of the zebench checkout.
+    #[arg(long = "suites", value_name = "DIR")]
+    pub suites: Vec<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub suites: SuitesArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// What to validate (default: every suite under the suites roots).
+    pub path: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub suites: SuitesArgs,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NewSuiteArgs {
+    /// kebab-case name.
+    pub name: String,
+    /// Folder to create it in (default: the first suites root, usually ./suites).
+    #[command(flatten)]
+    pub suites: SuitesArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct NewScenarioArgs {
+    pub suite: String,
+    /// kebab-case name.
+    pub name: String,
+    #[command(flatten)]
+    pub suites: SuitesArgs,
+}
+
+/// How runs execute and where results go (shared by run and batch).
+#[derive(Args, Debug, Clone)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub suites: SuitesArgs,
+
+    /// Local mode: the database to store into (default: the embedded SQLite file, as serve).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Remote mode: the zebench server to send results to (through the durable outbox).
+    #[arg(long, env = "ZE_BENCHMARKS_WORKER_URL")]
+    pub worker_url: Option<String>,
+
+    /// Write key for the server.
+    #[arg(long, env = "ZE_BENCHMARKS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Outbox folder for remote mode (default: $XDG_DATA_HOME/zebench/outbox).
+    #[arg(long, env = "ZEBENCH_OUTBOX")]
+    pub outbox: Option<std::path::PathBuf>,
+
+    /// Keep workspaces: `always` (the flag alone), `on-failure`, or `never` (default).
+    #[arg(long, env = "ZEBENCH_KEEP_WORKSPACE", num_args = 0..=1, default_missing_value = "always", default_value = "never")]
+    pub keep_workspace: String,
+
+    /// Where workspaces are created (default: the system temp folder).
+    #[arg(long, env = "ZEBENCH_WORKSPACE_DIR")]
+    pub workspace_dir: Option<std::path::PathBuf>,
+
+    /// Timeout per validation/baseline command, in seconds (a scenario's
+    /// validation.timeout_seconds wins).
+    #[arg(long, default_value_t = 600.0)]
+    pub command_timeout: f64,
+
+    /// Override every scenario's timeout_minutes.
+    #[arg(long)]
+    pub timeout_minutes: Option<f64>,
+
+    /// Exit 1 unless the mean weighted score (0–10) reaches this.
+    #[arg(long)]
+    pub fail_under: Option<f64>,
+
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    pub suite: String,
+    pub scenario: String,
+    /// Tier (positional form of --tier).
+    #[arg(value_name = "TIER")]
+    pub tier_pos: Option<String>,
+    /// Agent (positional form of --agent).
+    #[arg(value_name = "AGENT")]
+    pub agent_pos: Option<String>,
+    /// Prompt tier: L0, L1, … or a full prompt name such as L1-basic.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// AGENT or AGENT:MODEL (echo, scripted:solve, scripted:path/to/script.yaml).
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Model for the agent (same as AGENT:MODEL).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Record the run in this batch.
+    #[arg(long)]
+    pub batch_id: Option<String>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// Suites to run (comma-separated or repeated; default: every suite).
+    #[arg(long = "suite", value_delimiter = ',')]
+    pub suites_sel: Vec<String>,
+    /// Only these scenarios (comma-separated).
+    #[arg(long = "scenario", value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Tiers (default: every tier each scenario has a prompt for).
+    #[arg(long, value_delimiter = ',')]
+    pub tiers: Vec<String>,
+    /// Agents as AGENT or AGENT:MODEL, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub agents: Vec<String>,
+    /// Runs per cell.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Runs at the same time.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: usize,
+    /// Run only shard I of N (deterministic split, for several machines filling one batch).
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Batch id (default: a new one; several shards must share one).
+    #[arg(long)]
+    pub batch_id: Option<String>,
+    /// Continue BATCH: runs already stored in it are skipped.
+    #[arg(long, value_name = "BATCH")]
+    pub resume: Option<String>,
+    /// Stop starting runs once this much (USD, agent + judge) is spent.
+    #[arg(long)]
+    pub max_cost: Option<f64>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    #[arg(long, env = "ZE_BENCHMARKS_WORKER_URL")]
+    pub worker_url: String,
+    #[arg(long, env = "ZE_BENCHMARKS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    #[arg(long, env = "ZEBENCH_OUTBOX")]
+    pub outbox: Option<std::path::PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -3,9 +3,16 @@
 //! 0 success, 1 a gate you asked for failed, 2 usage or input error, 3 infrastructure failure.
 
 mod cli;
+mod exec;
+mod judge;
 mod logging;
 mod paths;
+mod progress;
+mod report;
 mod serve;
+mod sink;
+mod suites;
+mod sync;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -47,6 +54,13 @@ fn main() -> ExitCode {
             println!("{}", zebench_server::openapi::spec_json());
             Ok(())
         }
+        cli::Command::List(a) => suites::list(a),
+        cli::Command::Validate(a) => suites::validate_cmd(a),
+        cli::Command::NewSuite(a) => suites::new_suite(a),
+        cli::Command::NewScenario(a) => suites::new_scenario(a),
+        cli::Command::Run(a) => exec::run(a),
+        cli::Command::Batch(a) => exec::batch(a),
+        cli::Command::Sync(a) => sync::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

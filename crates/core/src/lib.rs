@@ -8,6 +8,8 @@
 pub mod batch;
 pub mod objects;
 pub mod run;
+pub mod score;
+pub mod stats;
 pub mod time;
 pub mod validate;
 
@@ -17,6 +19,7 @@ pub use objects::{
     Telemetry,
 };
 pub use run::{EvaluationInput, RunResult, RunStatus, TelemetryInput};
+pub use score::{score, Scores};
 pub use time::Timestamp;
 pub use validate::{
     parse_batch_upsert, parse_run_result, parse_run_results, parse_run_results_with,

@@ -7,10 +7,13 @@
 //! store or the remote client). Batches schedule many runs concurrently.
 
 pub mod agent;
+pub mod batch;
 pub mod diff;
 pub mod evaluators;
 pub mod oracle;
 pub mod process;
+pub mod runner;
+pub mod sink;
 pub mod suite;
 pub mod tools;
 pub mod workspace;

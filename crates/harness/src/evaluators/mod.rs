@@ -5,6 +5,11 @@
 //! absent, never a zero placeholder (SUITE-FORMAT.md "Scores"). Each evaluator is stored as one
 //! evaluation row named as the seed named it where the seed had it.
 
+pub mod commands;
+pub mod efficiency;
+pub mod heuristic;
+pub mod deps;
+
 use crate::agent::AgentReport;
 use crate::diff::{DepsDelta, DiffReport};
 use crate::process::CommandOutcome;
@@ -13,6 +18,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// One command the harness ran (baseline or validation), as evaluators see it.
@@ -82,3 +88,18 @@ pub trait Evaluator: Send + Sync {
     fn name(&self) -> &'static str;
     async fn evaluate(&self, ctx: &EvalContext<'_>) -> Result<Option<EvaluatorOutcome>, EvalError>;
 }
+
+/// The evaluators every run gets, in the order they run; the LLM judge joins when a provider
+/// is configured for it.
+pub fn default_set(judge: Option<Arc<dyn Evaluator>>) -> Vec<Arc<dyn Evaluator>> {
+    let mut v: Vec<Arc<dyn Evaluator>> = vec![
+        Arc::new(commands::CommandsEvaluator),
+        Arc::new(heuristic::HeuristicChecksEvaluator),
+        Arc::new(deps::DependencyRulesEvaluator),
+        Arc::new(efficiency::EfficiencyEvaluator),
+    ];
+    v.extend(judge);
+    v
+}
+
+pub mod judge;
