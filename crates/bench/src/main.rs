@@ -6,6 +6,7 @@
 //!
 //! `bench/run.sh` drives these against `zebench serve` on SQLite and PostgreSQL.
 
+mod harness;
 mod payload;
 
 use anyhow::{bail, Context, Result};
@@ -51,6 +52,26 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         chunk: usize,
     },
+    /// Harness overhead per run (workspace copy, diff, evaluators, scoring, storing).
+    HarnessOverhead {
+        #[arg(long, default_value_t = 500)]
+        files: usize,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Where workspaces are made (default: the system temp folder).
+        #[arg(long)]
+        workspace_dir: Option<std::path::PathBuf>,
+    },
+    /// Batch throughput with --jobs 1 and --jobs N on command-bound runs.
+    Jobs {
+        #[arg(long, default_value_t = 8)]
+        runs: usize,
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// The validation command every run executes.
+        #[arg(long, default_value = "sleep 1")]
+        command: String,
+    },
     /// Measure read latency of each endpoint.
     Read {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
@@ -75,6 +96,16 @@ fn main() -> Result<()> {
                 bulk,
                 prefix,
             } => ingest(&url, &key, concurrency, seconds, bulk, &prefix).await,
+            Cmd::HarnessOverhead {
+                files,
+                runs,
+                workspace_dir,
+            } => harness::overhead(files, runs, workspace_dir.as_deref()).await,
+            Cmd::Jobs {
+                runs,
+                jobs,
+                command,
+            } => harness::jobs(runs, jobs, &command).await,
             Cmd::Seed {
                 database_url,
                 runs,

@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod deps;
+mod patch;
 #[cfg(test)]
 mod tests;
 
 pub use deps::deps_delta;
+use patch::Patch;
 
 /// Folders never diffed (build output, dependencies, VCS data, caches).
 pub const IGNORED_DIRS: &[&str] = &[
@@ -284,65 +286,6 @@ fn content_differs(old: &Node, new: &Node, max_file_bytes: u64) -> io::Result<bo
     }
 }
 
-/// The patch text, capped: once `max` would be exceeded, it is cut back (on a character
-/// boundary, preferably at a line end) to leave room for a final note, and stops growing.
-struct Patch {
-    text: String,
-    max: usize,
-    truncated: bool,
-}
-
-impl Patch {
-    fn note(&self) -> String {
-        format!("[zebench: patch truncated at {} bytes]\n", self.max)
-    }
-
-    fn push(&mut self, s: &str) {
-        if self.truncated {
-            return;
-        }
-        if self.text.len() + s.len() <= self.max {
-            self.text.push_str(s);
-            return;
-        }
-        self.truncated = true;
-        let limit = self.max.saturating_sub(self.note().len() + 1);
-        let room = limit.saturating_sub(self.text.len());
-        let mut cut = floor_char_boundary(s, room);
-        if let Some(nl) = s[..cut].rfind('\n') {
-            if cut - nl <= 4096 {
-                cut = nl + 1;
-            }
-        }
-        self.text.push_str(&s[..cut]);
-        if self.text.len() > limit {
-            let at = floor_char_boundary(&self.text, limit);
-            self.text.truncate(at);
-        }
-    }
-
-    fn finish(mut self) -> (String, bool) {
-        if self.truncated {
-            if !self.text.is_empty() && !self.text.ends_with('\n') {
-                self.text.push('\n');
-            }
-            let note = self.note();
-            self.text.push_str(&note);
-        }
-        (self.text, self.truncated)
-    }
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// Diffs the tree `after` against `before` (usually the workspace against the fixture).
 /// Errors only when a tree or one of its files cannot be read; the message names the path.
 pub fn diff_trees(before: &Path, after: &Path, opts: &DiffOptions) -> io::Result<DiffReport> {
@@ -350,11 +293,7 @@ pub fn diff_trees(before: &Path, after: &Path, opts: &DiffOptions) -> io::Result
     let new_nodes = scan(after)?;
     let paths: BTreeSet<&String> = old_nodes.keys().chain(new_nodes.keys()).collect();
     let mut files = Vec::new();
-    let mut patch = Patch {
-        text: String::new(),
-        max: opts.max_patch_bytes,
-        truncated: false,
-    };
+    let mut patch = Patch::new(opts.max_patch_bytes);
 
     for path in paths {
         let (old, new) = (old_nodes.get(path), new_nodes.get(path));

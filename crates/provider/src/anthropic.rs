@@ -26,6 +26,7 @@ pub struct AnthropicProvider {
 }
 
 impl AnthropicProvider {
+    /// A provider for `config` (its kind is not checked: any Messages-compatible endpoint works).
     pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
         let url = format!("{}/v1/messages", config.effective_base_url());
         Ok(AnthropicProvider {

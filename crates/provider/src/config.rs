@@ -26,6 +26,7 @@ pub const OPENROUTER_DEFAULT_BASE: &str = "https://openrouter.ai/api/v1";
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a key read from the environment or a config file.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -35,6 +36,7 @@ impl Secret {
         &self.0
     }
 
+    /// True when no key was given.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -100,6 +102,7 @@ impl ProviderKind {
         }
     }
 
+    /// The public endpoint used when no base URL is configured.
     pub fn default_base_url(self) -> &'static str {
         match self {
             ProviderKind::Anthropic => ANTHROPIC_DEFAULT_BASE,
@@ -192,6 +195,7 @@ impl ProviderConfig {
         Ok(config)
     }
 
+    /// Point at another endpoint (a gateway, a proxy, a local or fake server).
     pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self

@@ -27,6 +27,7 @@ pub struct OpenAiProvider {
 }
 
 impl OpenAiProvider {
+    /// A provider for `config`; `ProviderKind::OpenRouter` adds the cost-reporting flag.
     pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
         let base = config.effective_base_url();
         let max_tokens_field = if base.contains("://api.openai.com") {

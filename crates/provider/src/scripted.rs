@@ -18,13 +18,16 @@ use tokio::net::{TcpListener, TcpStream};
 #[derive(Debug, Clone)]
 pub struct ScriptedReply {
     pub status: u16,
+    /// Extra response headers (e.g. `retry-after`).
     pub headers: Vec<(String, String)>,
+    /// Sent as `application/json`.
     pub body: String,
     /// Wait this long before answering (to provoke client timeouts).
     pub delay: Duration,
 }
 
 impl ScriptedReply {
+    /// Answer `status` with a JSON body.
     pub fn json(status: u16, body: Value) -> Self {
         ScriptedReply {
             status,
@@ -60,11 +63,13 @@ impl ScriptedReply {
         )
     }
 
+    /// Add a response header.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
 
+    /// Answer only after `delay`.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
@@ -83,6 +88,7 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// A header value by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers

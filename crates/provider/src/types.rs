@@ -44,6 +44,7 @@ pub enum ContentBlock {
 }
 
 impl ContentBlock {
+    /// A text block.
     pub fn text(text: impl Into<String>) -> Self {
         ContentBlock::Text { text: text.into() }
     }
@@ -57,6 +58,7 @@ pub struct Message {
 }
 
 impl Message {
+    /// A user turn with one text block.
     pub fn user(text: impl Into<String>) -> Self {
         Message {
             role: Role::User,
@@ -64,6 +66,7 @@ impl Message {
         }
     }
 
+    /// An extra system instruction inside the history.
     pub fn system(text: impl Into<String>) -> Self {
         Message {
             role: Role::System,
@@ -71,6 +74,7 @@ impl Message {
         }
     }
 
+    /// An assistant turn with one text block (e.g. a previous answer being corrected).
     pub fn assistant_text(text: impl Into<String>) -> Self {
         Message {
             role: Role::Assistant,
@@ -112,7 +116,9 @@ pub struct ToolDef {
 /// One call to a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
+    /// The provider's model id (`claude-sonnet-4-5`, `openai/gpt-5`, ...).
     pub model: String,
+    /// The system prompt, sent the way the provider expects it.
     pub system: Option<String>,
     pub messages: Vec<Message>,
     #[serde(default)]

@@ -81,6 +81,7 @@ static WEIGHT: LazyLock<Regex> = LazyLock::new(|| {
 /// Categories with weights: `(NN%)` or `(Weight: NN%)`; none given → equal; some given → the
 /// others get the mean of the given ones; all zero → equal.
 pub fn parse_categories(texts: &[String]) -> Vec<Category> {
+    let texts: Vec<&String> = texts.iter().filter(|t| !t.trim().is_empty()).collect();
     let raw: Vec<Option<f64>> = texts
         .iter()
         .map(|t| WEIGHT.captures(t).and_then(|c| c[1].parse::<f64>().ok()))
@@ -267,6 +268,25 @@ struct Verdict {
     overall: String,
 }
 
+impl Verdict {
+    /// Weighted mean of (s−1)/4 over the scored categories (weights renormalized over them,
+    /// since missing categories are excluded rather than counted as zero).
+    fn score(&self) -> f64 {
+        let normalized = |s: &Scored| (s.score - 1.0) / 4.0;
+        let present: f64 = self.scored.iter().map(|s| s.category.weight).sum();
+        let mean = if present > 0.0 {
+            self.scored
+                .iter()
+                .map(|s| s.category.weight * normalized(s))
+                .sum::<f64>()
+                / present
+        } else {
+            self.scored.iter().map(normalized).sum::<f64>() / self.scored.len() as f64
+        };
+        mean.clamp(0.0, 1.0)
+    }
+}
+
 /// A score from a number or a string like "4", "4/5", "4 out of 5", clamped to 1–5.
 fn score_value(v: &Value) -> Option<f64> {
     let n = match v {
@@ -301,34 +321,51 @@ fn parse_verdict(text: &str, categories: &[Category]) -> Result<Verdict, String>
         Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         _ => return Err("`scores` is neither a list nor an object".into()),
     };
+    // Exact names first, then prefixes either way, so "Correctness" cannot take the answer
+    // meant for "Correctness of tests".
+    let names: Vec<String> = items
+        .iter()
+        .map(|(n, _)| normalize(&category_name(n)))
+        .collect();
+    let wants: Vec<String> = categories.iter().map(|c| normalize(&c.name)).collect();
     let mut used = vec![false; items.len()];
-    let (mut scored, mut missing) = (Vec::new(), Vec::new());
-    for c in categories {
-        let want = normalize(&c.name);
-        let found = items.iter().enumerate().position(|(i, (name, _))| {
-            let got = normalize(&category_name(name));
-            !used[i]
-                && !got.is_empty()
-                && (got == want || got.starts_with(&want) || want.starts_with(&got))
-        });
-        let entry = found.and_then(|i| {
-            let (_, v) = &items[i];
-            let score = score_value(v.get("score").unwrap_or(v))?;
-            used[i] = true;
-            let reasoning = v
-                .get("reasoning")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            Some(Scored {
-                category: c.clone(),
-                score,
-                reasoning: reasoning.to_string(),
-            })
-        });
-        match entry {
-            Some(s) => scored.push(s),
-            None => missing.push(c.name.clone()),
+    let mut pick = vec![None; categories.len()];
+    let score_of = |v: &Value| score_value(v.get("score").unwrap_or(v));
+    let exact = |got: &str, want: &str| got == want;
+    let prefix = |got: &str, want: &str| got.starts_with(want) || want.starts_with(got);
+    for matches in [&exact as &dyn Fn(&str, &str) -> bool, &prefix] {
+        for (c, want) in wants.iter().enumerate() {
+            if pick[c].is_some() {
+                continue;
+            }
+            let found = (0..items.len()).find(|&i| {
+                !used[i]
+                    && !names[i].is_empty()
+                    && matches(&names[i], want)
+                    && score_of(&items[i].1).is_some()
+            });
+            if let Some(i) = found {
+                used[i] = true;
+                pick[c] = Some(i);
+            }
         }
+    }
+    let (mut scored, mut missing) = (Vec::new(), Vec::new());
+    for (c, picked) in categories.iter().zip(pick) {
+        let Some(i) = picked else {
+            missing.push(c.name.clone());
+            continue;
+        };
+        let v = &items[i].1;
+        let reasoning = v
+            .get("reasoning")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        scored.push(Scored {
+            category: c.clone(),
+            score: score_of(v).unwrap_or(1.0),
+            reasoning: reasoning.to_string(),
+        });
     }
     if scored.is_empty() {
         let names: Vec<&str> = categories.iter().map(|c| c.name.as_str()).collect();
@@ -403,22 +440,7 @@ impl Evaluator for LlmJudgeEvaluator {
                     .map_err(|p| failed(&format!("judge answer unusable after 2 attempts: {p}")))?
             }
         };
-        let present: f64 = verdict.scored.iter().map(|s| s.category.weight).sum();
-        let score = if present > 0.0 {
-            verdict
-                .scored
-                .iter()
-                .map(|s| s.category.weight * (s.score - 1.0) / 4.0)
-                .sum::<f64>()
-                / present
-        } else {
-            verdict
-                .scored
-                .iter()
-                .map(|s| (s.score - 1.0) / 4.0)
-                .sum::<f64>()
-                / verdict.scored.len() as f64
-        };
+        let score = verdict.score();
         let usage = EvaluatorUsage {
             tokens_in: responses.iter().map(|r| r.usage.input_tokens).sum(),
             tokens_out: responses.iter().map(|r| r.usage.output_tokens).sum(),
@@ -429,20 +451,21 @@ impl Evaluator for LlmJudgeEvaluator {
         };
         let details = json!({
             "provider": self.provider.name(),
-            "model": responses.last().map(|r| r.model.clone()).unwrap_or_default(),
+            "model": req.model,
+            "responseModel": responses.last().map(|r| r.model.clone()).unwrap_or_default(),
             "attempts": responses.len(),
             "categories": verdict.scored.iter().map(|s| json!({
                 "name": s.category.name, "weight": s.category.weight, "score": s.score,
                 "normalized": (s.score - 1.0) / 4.0, "reasoning": s.reasoning,
             })).collect::<Vec<_>>(),
             "overallReasoning": verdict.overall,
-            "errors": verdict.missing.iter().map(|m| format!("category `{m}` missing from the judge's answer; excluded")).collect::<Vec<_>>(),
+            "errors": verdict.missing.iter().map(|m| format!("category `{m}` missing from the judge's answer (or unscored); excluded from the score")).collect::<Vec<_>>(),
         });
         Ok(Some(EvaluatorOutcome {
             evaluator: EVALUATOR_NAME.into(),
             metrics: vec![Metric {
                 key: METRIC_KEY.into(),
-                score: score.clamp(0.0, 1.0),
+                score,
             }],
             details,
             usage: Some(usage),
@@ -590,7 +613,8 @@ mod tests {
             "about Constraint Compliance (Weight: 30%)"
         );
         assert_eq!(out.details["overallReasoning"], "solid work");
-        assert_eq!(out.details["model"], "scripted-model");
+        assert_eq!(out.details["model"], "judge-model");
+        assert_eq!(out.details["responseModel"], "scripted-model");
         assert_eq!(out.details["errors"], json!([]));
 
         let requests = server.requests();
@@ -759,6 +783,32 @@ mod tests {
             equal.iter().map(|c| c.weight).collect::<Vec<_>>(),
             [0.5, 0.5]
         );
+    }
+
+    #[test]
+    fn exact_names_win_over_prefixes_and_maps_are_accepted() {
+        let cats = parse_categories(&[
+            "Correctness (50%)".into(),
+            "Correctness of tests (50%)".into(),
+        ]);
+        let list = r#"{"scores": [{"category": "Correctness of tests", "score": 2}, {"name": "correctness", "score": 5}]}"#;
+        let map = r#"{"scores": {"Correctness of tests": {"score": 2}, "Correctness": 5}}"#;
+        for text in [list, map] {
+            let v = parse_verdict(text, &cats).unwrap();
+            let got: Vec<(&str, f64)> = v
+                .scored
+                .iter()
+                .map(|s| (s.category.name.as_str(), s.score))
+                .collect();
+            assert_eq!(
+                got,
+                [("Correctness", 5.0), ("Correctness of tests", 2.0)],
+                "{text}"
+            );
+        }
+        assert!(parse_verdict("[]", &cats)
+            .unwrap_err()
+            .contains("no JSON object"));
     }
 
     #[test]

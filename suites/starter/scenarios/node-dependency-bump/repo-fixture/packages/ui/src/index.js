@@ -1,0 +1,10 @@
+'use strict';
+
+const leftPad = require('left-pad');
+
+/** A fixed-width label for table cells. */
+function cellLabel(text, width) {
+  return leftPad(String(text), width, ' ');
+}
+
+module.exports = { cellLabel };
