@@ -34,7 +34,10 @@ fn make_suite(root: &Path, files: usize, validation: &str) -> Result<()> {
     let line = "some fixture text that is long enough to look like code; ".repeat(4);
     for i in 0..files {
         let body: String = (0..40).map(|l| format!("{l}: {line}\n")).collect();
-        write(&s.join(format!("repo-fixture/src/d{}/f{}.txt", i / 50, i % 50)), &body)?;
+        write(
+            &s.join(format!("repo-fixture/src/d{}/f{}.txt", i / 50, i % 50)),
+            &body,
+        )?;
     }
     let mut steps = String::from("steps:\n");
     for i in 0..5 {
@@ -43,7 +46,10 @@ fn make_suite(root: &Path, files: usize, validation: &str) -> Result<()> {
         ));
     }
     write(&s.join("agents/edit.yaml"), &steps)?;
-    write(&root.join("bench/prompts/s/L1-basic.md"), "Edit five files.\n")?;
+    write(
+        &root.join("bench/prompts/s/L1-basic.md"),
+        "Edit five files.\n",
+    )?;
     Ok(())
 }
 
@@ -61,9 +67,15 @@ impl ResultSink for StoreSink {
             .map_err(|e| SinkError(e.to_string()))
     }
     async fn upsert_batch(&self, b: &zebench_core::BatchUpsert) -> Result<(), SinkError> {
-        self.0.upsert_batch(b).await.map_err(|e| SinkError(e.to_string()))
+        self.0
+            .upsert_batch(b)
+            .await
+            .map_err(|e| SinkError(e.to_string()))
     }
-    async fn stored_run_ids(&self, _: &str) -> Result<std::collections::HashSet<String>, SinkError> {
+    async fn stored_run_ids(
+        &self,
+        _: &str,
+    ) -> Result<std::collections::HashSet<String>, SinkError> {
         Ok(Default::default())
     }
     fn describe(&self) -> String {
@@ -78,7 +90,10 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 pub async fn overhead(files: usize, runs: usize, workspace_dir: Option<&Path>) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     make_suite(tmp.path(), files, "")?;
-    let store = Store::connect(StoreOptions::new(tmp.path().join("db.sqlite").display().to_string())).await?;
+    let store = Store::connect(StoreOptions::new(
+        tmp.path().join("db.sqlite").display().to_string(),
+    ))
+    .await?;
     let sink = StoreSink(store);
     let entry = SuitesRoots(vec![tmp.path().to_path_buf()]).scenario("bench", "s")?;
     let scenario = entry.load()?;
@@ -98,7 +113,11 @@ pub async fn overhead(files: usize, runs: usize, workspace_dir: Option<&Path>) -
         let out = runner::run(req).await;
         sink.store(&out.result).await?;
         let total = t.elapsed().as_secs_f64() * 1000.0;
-        anyhow::ensure!(out.error_type.is_none(), "run failed: {:?}", out.result.metadata);
+        anyhow::ensure!(
+            out.error_type.is_none(),
+            "run failed: {:?}",
+            out.result.metadata
+        );
         if i < 3 {
             continue; // warm-up
         }
@@ -116,11 +135,23 @@ pub async fn overhead(files: usize, runs: usize, workspace_dir: Option<&Path>) -
     // Overhead = whole run including storing, minus the agent's own time.
     let mut over: Vec<f64> = totals.iter().zip(&agent_ms).map(|(t, a)| t - a).collect();
     over.sort_by(|a, b| a.total_cmp(b));
-    println!("fixture files: {files}, runs: {runs} (after 3 warm-up runs), workspaces in {}", ws.display());
-    println!("harness overhead per run (total minus agent): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms", pct(&over, 0.5), pct(&over, 0.95), over[over.len() - 1]);
+    println!(
+        "fixture files: {files}, runs: {runs} (after 3 warm-up runs), workspaces in {}",
+        ws.display()
+    );
+    println!(
+        "harness overhead per run (total minus agent): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        pct(&over, 0.5),
+        pct(&over, 0.95),
+        over[over.len() - 1]
+    );
     for (name, mut v) in steps {
         v.sort_by(|a, b| a.total_cmp(b));
-        println!("  step {name:<10} p50 {:>6.1} ms  p95 {:>6.1} ms", pct(&v, 0.5), pct(&v, 0.95));
+        println!(
+            "  step {name:<10} p50 {:>6.1} ms  p95 {:>6.1} ms",
+            pct(&v, 0.5),
+            pct(&v, 0.95)
+        );
     }
     Ok(())
 }
@@ -129,16 +160,28 @@ pub async fn jobs(runs: usize, jobs: usize, command: &str) -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let validation = format!("validation:\n  commands:\n    test: {command:?}\n");
     make_suite(tmp.path(), 20, &validation)?;
-    let store = Store::connect(StoreOptions::new(tmp.path().join("db.sqlite").display().to_string())).await?;
+    let store = Store::connect(StoreOptions::new(
+        tmp.path().join("db.sqlite").display().to_string(),
+    ))
+    .await?;
     let sink: Arc<dyn ResultSink> = Arc::new(StoreSink(store));
     let entry = SuitesRoots(vec![tmp.path().to_path_buf()]).scenario("bench", "s")?;
     let scenario = Arc::new(entry.load()?);
     let spec = AgentSpec::parse("scripted:edit").map_err(anyhow::Error::msg)?;
-    let agents = [(spec.clone(), zebench_harness::agent::build(&spec)?)].into_iter().collect();
+    let agents = [(spec.clone(), zebench_harness::agent::build(&spec)?)]
+        .into_iter()
+        .collect();
     let mut times = Vec::new();
     for j in [1, jobs] {
         let id = format!("jobs-{j}");
-        let cells = batch::plan(&id, &[(entry.clone(), scenario.clone())], &[], &[spec.clone()], runs as u32, None);
+        let cells = batch::plan(
+            &id,
+            &[(entry.clone(), scenario.clone())],
+            &[],
+            std::slice::from_ref(&spec),
+            runs as u32,
+            None,
+        );
         let opts = BatchOptions {
             batch_id: id,
             jobs: j,
@@ -156,9 +199,15 @@ pub async fn jobs(runs: usize, jobs: usize, command: &str) -> Result<()> {
         let report = batch::execute(cells, &agents, sink.clone(), opts, Arc::new(|_| {})).await;
         let secs = t.elapsed().as_secs_f64();
         anyhow::ensure!(report.outcomes.len() == runs, "not every run finished");
-        println!("--jobs {j}: {runs} runs in {secs:.2} s = {:.2} runs/s", runs as f64 / secs);
+        println!(
+            "--jobs {j}: {runs} runs in {secs:.2} s = {:.2} runs/s",
+            runs as f64 / secs
+        );
         times.push(secs);
     }
-    println!("speed-up of --jobs {jobs} over --jobs 1: {:.2}×", times[0] / times[1]);
+    println!(
+        "speed-up of --jobs {jobs} over --jobs 1: {:.2}×",
+        times[0] / times[1]
+    );
     Ok(())
 }

@@ -28,17 +28,23 @@ pub enum Command {
     /// List suites, their scenarios and the tiers each has a prompt for.
     List(ListArgs),
     /// Check suites for errors and suspicious settings (file:line diagnostics).
-    #[command(after_help = "PATH may be a suites root, a suite, a scenario folder or a scenario.yaml.\nExit code 2 when there are errors (and with --strict, warnings).")]
+    #[command(
+        after_help = "PATH may be a suites root, a suite, a scenario folder or a scenario.yaml.\nExit code 2 when there are errors (and with --strict, warnings)."
+    )]
     Validate(ValidateArgs),
     /// Create a suite with a first scenario that passes validate.
     NewSuite(NewSuiteArgs),
     /// Add a scenario (fixture, prompts, oracle, reference solution, scripted agent) to a suite.
     NewScenario(NewScenarioArgs),
     /// Run one scenario once.
-    #[command(after_help = "Examples:\n  zebench run update-deps nx-pnpm-monorepo --tier L1 --agent scripted:solve\n  zebench run update-deps nx-pnpm-monorepo L1 echo      (the seed's positional form)")]
+    #[command(
+        after_help = "Examples:\n  zebench run update-deps nx-pnpm-monorepo --tier L1 --agent scripted:solve\n  zebench run update-deps nx-pnpm-monorepo L1 echo      (the seed's positional form)"
+    )]
     Run(RunArgs),
     /// Run a matrix: scenarios × tiers × agents × repeats, concurrently, into one batch.
-    #[command(after_help = "Examples:\n  zebench batch --suite update-deps --tiers L0,L1 --agents echo,scripted:solve --repeat 3 --jobs 2\n  zebench batch --suite my-suite --batch-id nightly-42 --shard 2/4      (one of four machines)\n  zebench batch --resume nightly-42 --suite my-suite                    (skip runs already stored)")]
+    #[command(
+        after_help = "Examples:\n  zebench batch --suite update-deps --tiers L0,L1 --agents echo,scripted:solve --repeat 3 --jobs 2\n  zebench batch --suite my-suite --batch-id nightly-42 --shard 2/4      (one of four machines)\n  zebench batch --resume nightly-42 --suite my-suite                    (skip runs already stored)"
+    )]
     Batch(BatchArgs),
     /// Deliver results queued in the outbox while the server was unreachable.
     Sync(SyncArgs),

@@ -79,7 +79,8 @@ fn evaluator_set() -> Vec<Arc<dyn Evaluator>> {
 fn build_agents(specs: &[AgentSpec]) -> Result<HashMap<AgentSpec, Arc<dyn Agent>>, Failure> {
     let mut map = HashMap::new();
     for s in specs {
-        let a = agent::build(s).map_err(|e| Failure::usage(anyhow!("--agent {}: {e}", s.label())))?;
+        let a =
+            agent::build(s).map_err(|e| Failure::usage(anyhow!("--agent {}: {e}", s.label())))?;
         map.insert(s.clone(), a);
     }
     Ok(map)
@@ -96,14 +97,19 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         Failure::usage(anyhow!("which tier? give --tier L1 (or the positional form: zebench run SUITE SCENARIO L1 AGENT)"))
     })?;
     let agent_arg = args.agent.or(args.agent_pos).ok_or_else(|| {
-        Failure::usage(anyhow!("which agent? give --agent echo or --agent scripted:NAME (available: {})", agent::AVAILABLE))
+        Failure::usage(anyhow!(
+            "which agent? give --agent echo or --agent scripted:NAME (available: {})",
+            agent::AVAILABLE
+        ))
     })?;
     let mut spec = AgentSpec::parse(&agent_arg).map_err(|e| Failure::usage(anyhow!(e)))?;
     if args.model.is_some() {
         spec.model = args.model.clone();
     }
     let roots = suites::roots(&args.exec.suites);
-    let entry = roots.scenario(&args.suite, &args.scenario).map_err(Failure::usage)?;
+    let entry = roots
+        .scenario(&args.suite, &args.scenario)
+        .map_err(Failure::usage)?;
     let scenario = load(&entry)?;
     let agents = build_agents(std::slice::from_ref(&spec))?;
     let keep = keep_policy(&args.exec)?;
@@ -118,9 +124,16 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         req.keep = keep;
         req.workspace_parent = exec.workspace_dir.clone();
         req.command_timeout = Duration::from_secs_f64(exec.command_timeout.max(1.0));
-        req.run_timeout = exec.timeout_minutes.map(|m| Duration::from_secs_f64(m * 60.0));
+        req.run_timeout = exec
+            .timeout_minutes
+            .map(|m| Duration::from_secs_f64(m * 60.0));
         req.cancel = cancel;
-        let progress = Progress::single(&format!("{}/{} {tier} {}", args.suite, args.scenario, spec.label()));
+        let progress = Progress::single(&format!(
+            "{}/{} {tier} {}",
+            args.suite,
+            args.scenario,
+            spec.label()
+        ));
         req.progress = Some(progress.step_fn());
         if let Some(b) = &args.batch_id {
             upsert_batch(&*sink, b, serde_json::json!({"command": "run"}), false).await;
@@ -129,17 +142,31 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         let stored = sink.store(&out.result).await.map_err(|e| e.to_string());
         progress.finish();
         if exec.json {
-            println!("{}", serde_json::to_string_pretty(&out.result).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&out.result).unwrap_or_default()
+            );
         } else {
             crate::report::print_run(&out, &stored, &*sink);
         }
         if stored.is_err() {
-            return Err(Failure::infra(anyhow!("the run could not be stored in {}", sink.describe())));
+            return Err(Failure::infra(anyhow!(
+                "the run could not be stored in {}",
+                sink.describe()
+            )));
         }
         match out.error_type {
-            Some(ErrorType::Signal) => Err(Failure { code: EXIT_INTERRUPTED, error: anyhow!("interrupted") }),
-            Some(ErrorType::Prompt) => Err(Failure::usage(anyhow!("the run failed: no usable prompt"))),
-            Some(e) if e.is_infrastructure() => Err(Failure::infra(anyhow!("the run failed for an infrastructure reason ({})", e.as_str()))),
+            Some(ErrorType::Signal) => Err(Failure {
+                code: EXIT_INTERRUPTED,
+                error: anyhow!("interrupted"),
+            }),
+            Some(ErrorType::Prompt) => {
+                Err(Failure::usage(anyhow!("the run failed: no usable prompt")))
+            }
+            Some(e) if e.is_infrastructure() => Err(Failure::infra(anyhow!(
+                "the run failed for an infrastructure reason ({})",
+                e.as_str()
+            ))),
             _ => gate(exec.fail_under, out.result.weighted_score.unwrap_or(0.0)),
         }
     })
@@ -171,7 +198,10 @@ async fn upsert_batch(sink: &dyn ResultSink, id: &str, meta: serde_json::Value, 
     }
 }
 
-fn select_scenarios(roots: &SuitesRoots, args: &BatchArgs) -> Result<Vec<(ScenarioEntry, Arc<Scenario>)>, Failure> {
+fn select_scenarios(
+    roots: &SuitesRoots,
+    args: &BatchArgs,
+) -> Result<Vec<(ScenarioEntry, Arc<Scenario>)>, Failure> {
     let suites = if args.suites_sel.is_empty() {
         roots.suites().map_err(Failure::usage)?
     } else {
@@ -192,11 +222,16 @@ fn select_scenarios(roots: &SuitesRoots, args: &BatchArgs) -> Result<Vec<(Scenar
     }
     for want in &args.scenarios {
         if !out.iter().any(|(e, _)| &e.name == want) {
-            return Err(Failure::usage(anyhow!("--scenario {want}: no such scenario in the selected suites (see `zebench list`)")));
+            return Err(Failure::usage(anyhow!(
+                "--scenario {want}: no such scenario in the selected suites (see `zebench list`)"
+            )));
         }
     }
     if out.is_empty() {
-        return Err(Failure::usage(anyhow!("no scenarios selected (suites roots: {})", roots.describe())));
+        return Err(Failure::usage(anyhow!(
+            "no scenarios selected (suites roots: {})",
+            roots.describe()
+        )));
     }
     Ok(out)
 }
@@ -216,13 +251,28 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
         .map(|s| s.parse().map_err(|e: String| Failure::usage(anyhow!(e))))
         .transpose()?;
     if args.resume.is_some() && args.batch_id.is_some() && args.resume != args.batch_id {
-        return Err(Failure::usage(anyhow!("--resume and --batch-id name different batches")));
+        return Err(Failure::usage(anyhow!(
+            "--resume and --batch-id name different batches"
+        )));
     }
     if args.max_cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
-        return Err(Failure::usage(anyhow!("--max-cost must be a non-negative number of USD")));
+        return Err(Failure::usage(anyhow!(
+            "--max-cost must be a non-negative number of USD"
+        )));
     }
-    let batch_id = args.resume.clone().or(args.batch_id.clone()).unwrap_or_else(batch::plan::new_batch_id);
-    let cells = batch::plan(&batch_id, &scenarios, &args.tiers, &specs, args.repeat, shard);
+    let batch_id = args
+        .resume
+        .clone()
+        .or(args.batch_id.clone())
+        .unwrap_or_else(batch::plan::new_batch_id);
+    let cells = batch::plan(
+        &batch_id,
+        &scenarios,
+        &args.tiers,
+        &specs,
+        args.repeat,
+        shard,
+    );
     let keep = keep_policy(&args.exec)?;
     let exec = args.exec.clone();
     runtime()?.block_on(async move {

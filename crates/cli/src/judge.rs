@@ -25,12 +25,22 @@ fn set(var: &str) -> bool {
 /// The judge evaluator for this environment (a stand-in that explains what is missing when no
 /// provider is configured).
 pub fn from_env() -> Option<Arc<dyn Evaluator>> {
-    let kind = match std::env::var("ZEBENCH_JUDGE_PROVIDER").ok().filter(|v| !v.is_empty()) {
+    let kind = match std::env::var("ZEBENCH_JUDGE_PROVIDER")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
         Some(k) => match k.parse::<ProviderKind>() {
             Ok(k) => Some(k),
-            Err(e) => return Some(Arc::new(Unavailable(format!("ZEBENCH_JUDGE_PROVIDER: {e}")))),
+            Err(e) => {
+                return Some(Arc::new(Unavailable(format!(
+                    "ZEBENCH_JUDGE_PROVIDER: {e}"
+                ))))
+            }
         },
-        None => DEFAULT_MODELS.iter().map(|(k, _)| *k).find(|k| set(k.key_var())),
+        None => DEFAULT_MODELS
+            .iter()
+            .map(|(k, _)| *k)
+            .find(|k| set(k.key_var())),
     };
     let Some(kind) = kind else {
         return Some(Arc::new(Unavailable(
@@ -65,7 +75,11 @@ impl Evaluator for Unavailable {
 
     async fn evaluate(&self, ctx: &EvalContext<'_>) -> Result<Option<EvaluatorOutcome>, EvalError> {
         let wants = ctx.scenario.judge_enabled()
-            && ctx.scenario.llm_judge.as_ref().is_some_and(|j| !j.categories.is_empty());
+            && ctx
+                .scenario
+                .llm_judge
+                .as_ref()
+                .is_some_and(|j| !j.categories.is_empty());
         if wants {
             Err(EvalError::Failed {
                 evaluator: self.name().into(),

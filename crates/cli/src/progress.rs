@@ -30,7 +30,13 @@ impl Progress {
         } else {
             ProgressDrawTarget::hidden()
         });
-        Progress { multi, overall: None, single: None, running: Default::default(), tty }
+        Progress {
+            multi,
+            overall: None,
+            single: None,
+            running: Default::default(),
+            tty,
+        }
     }
 
     /// One run: a spinner naming the current step.
@@ -62,8 +68,10 @@ impl Progress {
         let mut p = Progress::new();
         let bar = p.multi.add(ProgressBar::new(total));
         bar.set_style(
-            ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} runs  eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "[{elapsed_precise}] {bar:30} {pos}/{len} runs  eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         p.overall = Some(bar);
         p
@@ -87,7 +95,11 @@ impl Progress {
                     pb.set_message(step);
                 }
             }
-            BatchEvent::Finished { run_id, label, line } => {
+            BatchEvent::Finished {
+                run_id,
+                label,
+                line,
+            } => {
                 if let Some(pb) = running.lock().unwrap().remove(&run_id) {
                     pb.finish_and_clear();
                     multi.remove(&pb);
@@ -102,7 +114,8 @@ impl Progress {
                 }
             }
             BatchEvent::BudgetReached { spent_usd } => {
-                let msg = format!("--max-cost reached (${spent_usd:.4} spent): no new runs are started");
+                let msg =
+                    format!("--max-cost reached (${spent_usd:.4} spent): no new runs are started");
                 if tty {
                     let _ = multi.println(msg);
                 } else {

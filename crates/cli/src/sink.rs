@@ -18,7 +18,8 @@ impl ResultSink for LocalSink {
     async fn store(&self, run: &RunResult) -> Result<Stored, SinkError> {
         // The same checks the API applies to a submission, so local and remote agree.
         let body = serde_json::to_vec(run).map_err(|e| SinkError(e.to_string()))?;
-        let run = zebench_core::parse_run_result(&body).map_err(|e| SinkError(format!("invalid result: {e}")))?;
+        let run = zebench_core::parse_run_result(&body)
+            .map_err(|e| SinkError(format!("invalid result: {e}")))?;
         match self.store.submit_run(run).await {
             Ok(Outcome::Created) => Ok(Stored::Created),
             Ok(Outcome::Duplicate) => Ok(Stored::Duplicate),
@@ -27,12 +28,20 @@ impl ResultSink for LocalSink {
     }
 
     async fn upsert_batch(&self, batch: &BatchUpsert) -> Result<(), SinkError> {
-        self.store.upsert_batch(batch).await.map_err(|e| SinkError(e.to_string()))
+        self.store
+            .upsert_batch(batch)
+            .await
+            .map_err(|e| SinkError(e.to_string()))
     }
 
     async fn stored_run_ids(&self, batch_id: &str) -> Result<HashSet<String>, SinkError> {
-        let b = self.store.get_batch(batch_id).await.map_err(|e| SinkError(e.to_string()))?;
-        Ok(b.map(|b| b.runs.into_iter().map(|r| r.run_id).collect()).unwrap_or_default())
+        let b = self
+            .store
+            .get_batch(batch_id)
+            .await
+            .map_err(|e| SinkError(e.to_string()))?;
+        Ok(b.map(|b| b.runs.into_iter().map(|r| r.run_id).collect())
+            .unwrap_or_default())
     }
 
     fn describe(&self) -> String {
@@ -81,7 +90,10 @@ impl ResultSink for RemoteSink {
     }
 
     async fn stored_run_ids(&self, batch_id: &str) -> Result<HashSet<String>, SinkError> {
-        self.client.run_ids_in_batch(batch_id).await.map_err(|e| SinkError(e.to_string()))
+        self.client
+            .run_ids_in_batch(batch_id)
+            .await
+            .map_err(|e| SinkError(e.to_string()))
     }
 
     fn describe(&self) -> String {

@@ -56,7 +56,10 @@ pub fn validate_cmd(args: ValidateArgs) -> Result<(), Failure> {
     let roots = roots(&args.suites);
     let report = validate(args.path.as_deref(), &roots).map_err(Failure::usage)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         for d in &report.diagnostics {
             println!("{d}");
@@ -79,7 +82,11 @@ pub fn validate_cmd(args: ValidateArgs) -> Result<(), Failure> {
 }
 
 pub fn new_suite(args: NewSuiteArgs) -> Result<(), Failure> {
-    let root = roots(&args.suites).0.into_iter().next().unwrap_or_else(|| "suites".into());
+    let root = roots(&args.suites)
+        .0
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "suites".into());
     let dir = scaffold::new_suite(&root, &args.name).map_err(Failure::usage)?;
     println!("Created {} with the scenario `example`.", dir.display());
     println!("Try: zebench validate {0}  then  zebench run {1} example --tier L1 --agent scripted:solve --suites {2}", dir.display(), args.name, root.display());
@@ -87,8 +94,15 @@ pub fn new_suite(args: NewSuiteArgs) -> Result<(), Failure> {
 }
 
 pub fn new_scenario(args: NewScenarioArgs) -> Result<(), Failure> {
-    let suite = roots(&args.suites).suite(&args.suite).map_err(Failure::usage)?;
-    let dir = scaffold::new_scenario(&suite.dir, &args.suite, &args.name).map_err(Failure::usage)?;
-    println!("Created {}: edit scenario.yaml, the fixture in repo-fixture/, and the prompts in {}.", dir.display(), suite.dir.join("prompts").join(&args.name).display());
+    let suite = roots(&args.suites)
+        .suite(&args.suite)
+        .map_err(Failure::usage)?;
+    let dir =
+        scaffold::new_scenario(&suite.dir, &args.suite, &args.name).map_err(Failure::usage)?;
+    println!(
+        "Created {}: edit scenario.yaml, the fixture in repo-fixture/, and the prompts in {}.",
+        dir.display(),
+        suite.dir.join("prompts").join(&args.name).display()
+    );
     Ok(())
 }

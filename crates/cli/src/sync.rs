@@ -11,9 +11,15 @@ pub fn run(args: SyncArgs) -> Result<(), Failure> {
         cfg.outbox_dir = o;
     }
     let dir = cfg.outbox_dir.clone();
-    let client = zebench_client::Client::new(cfg).map_err(|e| Failure::infra(anyhow!("cannot open the outbox {}: {e}", dir.display())))?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Failure::infra)?;
-    let report = rt.block_on(client.sync()).map_err(|e| Failure::infra(anyhow!("{e}")))?;
+    let client = zebench_client::Client::new(cfg)
+        .map_err(|e| Failure::infra(anyhow!("cannot open the outbox {}: {e}", dir.display())))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::infra)?;
+    let report = rt
+        .block_on(client.sync())
+        .map_err(|e| Failure::infra(anyhow!("{e}")))?;
     println!(
         "delivered {}, already on the server {}, rejected {}, still queued {}",
         report.delivered,
@@ -22,7 +28,12 @@ pub fn run(args: SyncArgs) -> Result<(), Failure> {
         report.remaining
     );
     for r in &report.rejected {
-        println!("rejected {}: {} (kept in {})", r.id, r.reason, r.path.display());
+        println!(
+            "rejected {}: {} (kept in {})",
+            r.id,
+            r.reason,
+            r.path.display()
+        );
     }
     if let Some(why) = &report.stopped {
         println!("stopped early: {why}");

@@ -15,7 +15,13 @@ pub fn t_975(df: usize) -> f64 {
         1..=30 => T975[df - 1],
         _ => {
             // Anchors at 30, 40, 60, 120 and infinity, linear in 1/df.
-            let pts = [(30.0, 2.042), (40.0, 2.021), (60.0, 2.000), (120.0, 1.980), (f64::INFINITY, 1.960)];
+            let pts = [
+                (30.0, 2.042),
+                (40.0, 2.021),
+                (60.0, 2.000),
+                (120.0, 1.980),
+                (f64::INFINITY, 1.960),
+            ];
             let x = 1.0 / df as f64;
             for w in pts.windows(2) {
                 let (d0, t0) = w[0];

@@ -28,6 +28,18 @@ pub const KILL_GRACE: Duration = Duration::from_secs(2);
 /// may keep them open before the group is killed (so `server &` cannot make a command hang).
 pub const PIPE_DRAIN_GRACE: Duration = Duration::from_millis(200);
 
+/// Secrets never passed to the commands a run executes (agent tool calls, validation, checks):
+/// an agent could otherwise read the harness's keys with `env`. A spec that needs one (a CLI
+/// agent that calls its own API) passes it explicitly in [`CommandSpec::env`].
+pub const SCRUBBED_ENV: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "ZE_BENCHMARKS_API_KEY",
+    "API_SECRET_KEY",
+    "DATABASE_URL",
+];
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct CommandSpec {
@@ -224,10 +236,11 @@ pub async fn run_command(spec: CommandSpec) -> CommandOutcome {
     }
 
     let mut cmd = tokio::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(&spec.command)
-        .current_dir(&spec.cwd)
-        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    cmd.arg("-c").arg(&spec.command).current_dir(&spec.cwd);
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -86,7 +86,9 @@ fn malformed_scenario_yaml_reports_file_and_line() {
         .unwrap() as u64
         + 1;
     let entry = fx.entry();
-    let err = entry.load().expect_err("a malformed scenario must not load");
+    let err = entry
+        .load()
+        .expect_err("a malformed scenario must not load");
     match &err {
         SuiteError::Yaml { file, line: l, .. } => {
             assert_eq!(file, &fx.yaml_path());
@@ -166,7 +168,10 @@ async fn hanging_validation_command_times_out_and_leaves_no_process() {
     // A timed-out command is a failure, not a pass.
     assert_eq!(metric(r, "build_nonregression"), Some(0.0));
     let log = &r.artifacts["commands"];
-    assert!(log.contains("=== validation build:") && log.contains("timed out"), "{log}");
+    assert!(
+        log.contains("=== validation build:") && log.contains("timed out"),
+        "{log}"
+    );
     let left = wait_until_gone(&mark, Duration::from_secs(3)).await;
     assert!(left.is_empty(), "processes left behind: {left:?}");
     assert!(fx.ws_entries().is_empty());
@@ -177,7 +182,10 @@ async fn hanging_validation_command_times_out_and_leaves_no_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_timeout_stops_a_sleeping_agent() {
     let fx = Fixture::new();
-    fx.write_agent("sleeper", "steps:\n  - say: \"thinking\"\n  - sleep_ms: 60000\n");
+    fx.write_agent(
+        "sleeper",
+        "steps:\n  - say: \"thinking\"\n  - sleep_ms: 60000\n",
+    );
     let mut req = fx.request("L1", scripted("sleeper"));
     req.run_timeout = Some(Duration::from_secs(2));
     let t0 = Instant::now();
@@ -188,7 +196,11 @@ async fn run_timeout_stops_a_sleeping_agent() {
         took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
         "{took:?}"
     );
-    assert!(error_message(&out.result).contains("2.0 s"), "{}", error_message(&out.result));
+    assert!(
+        error_message(&out.result).contains("2.0 s"),
+        "{}",
+        error_message(&out.result)
+    );
     let st = steps(&out.result);
     let last = st.last().unwrap();
     assert_eq!((last.0.as_str(), last.1), ("agent", false), "{st:?}");
@@ -215,7 +227,10 @@ async fn run_timeout_kills_the_agents_command_group() {
     assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
     assert_failed(&out, ErrorType::Timeout);
     let st = steps(&out.result);
-    assert_eq!(st.last().map(|s| (s.0.as_str(), s.1)), Some(("agent", false)));
+    assert_eq!(
+        st.last().map(|s| (s.0.as_str(), s.1)),
+        Some(("agent", false))
+    );
     let left = wait_until_gone(&mark, Duration::from_secs(3)).await;
     assert!(left.is_empty(), "processes left behind: {left:?}");
     // OnFailure keeps the timed-out run's workspace for inspection.
@@ -292,7 +307,11 @@ async fn agent_cannot_write_outside_the_workspace() {
     assert_eq!(results.len(), 9, "{results:#?}");
     let is_err = |i: usize| results[i]["isError"] == true;
     for i in [0, 1, 2, 3, 5, 6, 7] {
-        assert!(is_err(i), "tool result {i} should be an error: {}", results[i]);
+        assert!(
+            is_err(i),
+            "tool result {i} should be an error: {}",
+            results[i]
+        );
         let c = results[i]["content"].as_str().unwrap();
         assert!(c.contains("outside the workspace"), "{c}");
     }
@@ -355,7 +374,10 @@ async fn agent_error_fails_the_run_with_agent_error_type() {
     assert!(msg.contains("step 2"), "{msg}");
     assert_eq!(meta(&out.result)["agentStopReason"], "error");
     let st = steps(&out.result);
-    assert_eq!(st.last().map(|s| (s.0.as_str(), s.1)), Some(("agent", false)));
+    assert_eq!(
+        st.last().map(|s| (s.0.as_str(), s.1)),
+        Some(("agent", false))
+    );
     assert!(!step_names(&out.result).contains(&"validation".to_string()));
     assert_eq!(out.result.telemetry.as_ref().unwrap().tool_calls, Some(1));
     // The baseline ran before the agent and is still recorded.
@@ -467,13 +489,18 @@ async fn cancellation_kills_the_agents_command() {
 async fn failing_warmup_fails_with_warmup_error() {
     let fx = Fixture::new();
     let mut yaml = fx.yaml();
-    yaml.push_str("warmup:\n  type: scripted\n  commands:\n    - \"touch warm.txt\"\n    - \"exit 3\"\n");
+    yaml.push_str(
+        "warmup:\n  type: scripted\n  commands:\n    - \"touch warm.txt\"\n    - \"exit 3\"\n",
+    );
     fx.set_yaml(&yaml);
     let out = run(fx.request("L1", scripted("solve"))).await;
     assert_failed(&out, ErrorType::Warmup);
     assert!(error_message(&out.result).contains("exit 3"));
     let st = steps(&out.result);
-    assert_eq!(st.last().map(|s| (s.0.as_str(), s.1)), Some(("warmup", false)));
+    assert_eq!(
+        st.last().map(|s| (s.0.as_str(), s.1)),
+        Some(("warmup", false))
+    );
     let warm = meta(&out.result)["warmup"].as_array().unwrap();
     assert_eq!(warm.len(), 2);
     assert_eq!(warm[0]["exitCode"], 0);
@@ -481,4 +508,23 @@ async fn failing_warmup_fails_with_warmup_error() {
     // Warmup runs in the run's workspace, never in the suite's folder.
     assert!(!exists(&fx.scenario_dir().join("warm.txt")));
     assert!(!exists(&fx.scenario_dir().join("repo-fixture/warm.txt")));
+}
+
+/// Without a request override, the scenario's own `timeout_minutes` bounds the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_timeout_minutes_is_honoured() {
+    let fx = Fixture::new();
+    fx.replace_in_yaml("timeout_minutes: 5", "timeout_minutes: 0.04");
+    fx.write_agent("sleeper", "steps:\n  - sleep_ms: 60000\n");
+    let mut req = fx.request("L1", scripted("sleeper"));
+    req.run_timeout = None;
+    let t0 = Instant::now();
+    let out = run(req).await;
+    let took = t0.elapsed();
+    assert_failed(&out, ErrorType::Timeout);
+    assert!(
+        took >= Duration::from_millis(2300) && took < Duration::from_secs(7),
+        "{took:?}"
+    );
+    assert!(error_message(&out.result).contains("timeout_minutes"));
 }

@@ -100,7 +100,13 @@ pub trait Agent: Send + Sync {
 
 impl AgentReport {
     /// Appends a transcript entry stamped with the time since `start`.
-    pub fn log(&mut self, start: Instant, kind: &str, tool: Option<&str>, content: impl Into<String>) {
+    pub fn log(
+        &mut self,
+        start: Instant,
+        kind: &str,
+        tool: Option<&str>,
+        content: impl Into<String>,
+    ) {
         self.transcript.push(TranscriptEntry {
             at_ms: start.elapsed().as_millis() as u64,
             kind: kind.to_string(),

@@ -75,7 +75,9 @@ impl ScriptedAgent {
         if p.extension().is_some_and(|e| e == "yaml" || e == "yml") || p.components().count() > 1 {
             p.to_path_buf()
         } else {
-            scenario_dir.join("agents").join(format!("{}.yaml", self.script))
+            scenario_dir
+                .join("agents")
+                .join(format!("{}.yaml", self.script))
         }
     }
 }
@@ -116,7 +118,12 @@ impl Agent for ScriptedAgent {
         let mut r = AgentReport::default();
         r.log(start, "user", None, ctx.prompt);
         if let Some(d) = &script.description {
-            r.log(start, "note", None, format!("scripted agent {}: {d}", path.display()));
+            r.log(
+                start,
+                "note",
+                None,
+                format!("scripted agent {}: {d}", path.display()),
+            );
         }
         let mut outcome = Ok(());
         for (i, step) in script.steps.iter().enumerate() {
@@ -126,7 +133,11 @@ impl Agent for ScriptedAgent {
             }
             r.turns += 1;
             if let Err(e) = self.step(&ctx, &base, step, &mut r, start).await {
-                outcome = Err(AgentError::Failed(format!("{}: step {}: {e}", path.display(), i + 1)));
+                outcome = Err(AgentError::Failed(format!(
+                    "{}: step {}: {e}",
+                    path.display(),
+                    i + 1
+                )));
                 break;
             }
         }
@@ -183,7 +194,12 @@ impl ScriptedAgent {
                 let src = ctx.scenario_dir.join(rel);
                 let n = crate::workspace::copy_tree(&src, ctx.workspace, &[])
                     .map_err(|e| format!("copy_reference: {e}"))?;
-                r.log(start, "note", None, format!("copied {n} reference files from {rel}"));
+                r.log(
+                    start,
+                    "note",
+                    None,
+                    format!("copied {n} reference files from {rel}"),
+                );
             }
             tool => {
                 let mut input = args.clone();

@@ -44,10 +44,22 @@ pub struct BatchOptions {
 /// Progress notifications for the terminal.
 #[derive(Debug, Clone)]
 pub enum BatchEvent {
-    Started { run_id: String, label: String },
-    Step { run_id: String, step: String },
-    Finished { run_id: String, label: String, line: String },
-    BudgetReached { spent_usd: f64 },
+    Started {
+        run_id: String,
+        label: String,
+    },
+    Step {
+        run_id: String,
+        step: String,
+    },
+    Finished {
+        run_id: String,
+        label: String,
+        line: String,
+    },
+    BudgetReached {
+        spent_usd: f64,
+    },
 }
 
 pub type EventFn = Arc<dyn Fn(BatchEvent) + Send + Sync>;
@@ -122,18 +134,31 @@ pub async fn execute(
             .get(&cell.agent)
             .cloned()
             .expect("every agent of the plan was built");
-        let (events, sink, report, spent, opts) = (events.clone(), sink.clone(), report.clone(), spent.clone(), opts.clone());
+        let (events, sink, report, spent, opts) = (
+            events.clone(),
+            sink.clone(),
+            report.clone(),
+            spent.clone(),
+            opts.clone(),
+        );
         tasks.spawn(async move {
             let _permit = permit;
             let label = cell.label();
             let run_id = cell.run_id.clone();
-            events(BatchEvent::Started { run_id: run_id.clone(), label: label.clone() });
+            events(BatchEvent::Started {
+                run_id: run_id.clone(),
+                label: label.clone(),
+            });
             let req = request(&cell, agent, &opts, events.clone());
             let out = runner::run(req).await;
             let stored = sink.store(&out.result).await.map_err(|e| e.to_string());
             *spent.lock().unwrap() += out.total_cost_usd;
             let line = outcome_line(&out.result, out.error_type, &stored);
-            events(BatchEvent::Finished { run_id, label, line });
+            events(BatchEvent::Finished {
+                run_id,
+                label,
+                line,
+            });
             report.lock().unwrap().outcomes.push(CellOutcome {
                 run: out.result,
                 agent_label: cell.agent.label(),
@@ -155,7 +180,12 @@ pub async fn execute(
 }
 
 fn request(cell: &Cell, agent: Arc<dyn Agent>, opts: &BatchOptions, events: EventFn) -> RunRequest {
-    let mut req = RunRequest::new(cell.entry.clone(), (*cell.scenario).clone(), &cell.tier, agent);
+    let mut req = RunRequest::new(
+        cell.entry.clone(),
+        (*cell.scenario).clone(),
+        &cell.tier,
+        agent,
+    );
     req.scenario = cell.scenario.clone();
     req.evaluators = opts.evaluators.clone();
     req.run_id = cell.run_id.clone();
@@ -167,17 +197,25 @@ fn request(cell: &Cell, agent: Arc<dyn Agent>, opts: &BatchOptions, events: Even
     req.cancel = opts.cancel.child_token();
     req.metadata.insert("repeat".into(), cell.repeat.into());
     if let Some(s) = opts.shard {
-        req.metadata.insert("shard".into(), format!("{}/{}", s.index, s.count).into());
+        req.metadata
+            .insert("shard".into(), format!("{}/{}", s.index, s.count).into());
     }
     let run_id = cell.run_id.clone();
     req.progress = Some(Arc::new(move |step: &str| {
-        events(BatchEvent::Step { run_id: run_id.clone(), step: step.to_string() })
+        events(BatchEvent::Step {
+            run_id: run_id.clone(),
+            step: step.to_string(),
+        })
     }));
     req
 }
 
 /// `completed 7.50/10 ✓` / `failed (timeout): …`, plus where it was stored.
-pub fn outcome_line(run: &RunResult, error: Option<ErrorType>, stored: &Result<Stored, String>) -> String {
+pub fn outcome_line(
+    run: &RunResult,
+    error: Option<ErrorType>,
+    stored: &Result<Stored, String>,
+) -> String {
     let what = match (run.status, error) {
         (RunStatus::Failed, Some(e)) => {
             let msg = run
@@ -186,7 +224,11 @@ pub fn outcome_line(run: &RunResult, error: Option<ErrorType>, stored: &Result<S
                 .and_then(|m| m.get("error"))
                 .and_then(|v| v.as_str())
                 .unwrap_or("");
-            format!("failed ({}): {}", e.as_str(), msg.lines().next().unwrap_or(""))
+            format!(
+                "failed ({}): {}",
+                e.as_str(),
+                msg.lines().next().unwrap_or("")
+            )
         }
         _ => format!(
             "{} {:.2}/10 {}",

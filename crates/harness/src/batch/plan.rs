@@ -21,7 +21,11 @@ impl AgentSpec {
             Some((k, m)) => (k, Some(m.to_string()).filter(|m| !m.is_empty())),
             None => (s, None),
         };
-        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if kind.is_empty()
+            || !kind
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(format!("invalid agent {s:?}: expected AGENT or AGENT:MODEL, e.g. echo, scripted:solve, anthropic:claude-sonnet-4-5"));
         }
         Ok(AgentSpec {
@@ -50,7 +54,10 @@ impl std::str::FromStr for Shard {
     fn from_str(s: &str) -> Result<Shard, String> {
         let bad = || format!("invalid shard {s:?}: expected I/N with 1 ≤ I ≤ N, e.g. 2/4");
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, count): (usize, usize) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if index == 0 || count == 0 || index > count {
             return Err(bad());
         }
@@ -130,7 +137,14 @@ pub fn plan(
 }
 
 /// `<batch>-<16 hex>`: a hash of the cell's identity, stable across machines and re-runs.
-pub fn run_id(batch: &str, suite: &str, scenario: &str, tier: &str, agent: &AgentSpec, repeat: u32) -> String {
+pub fn run_id(
+    batch: &str,
+    suite: &str,
+    scenario: &str,
+    tier: &str,
+    agent: &AgentSpec,
+    repeat: u32,
+) -> String {
     let mut h = Sha256::new();
     for part in [suite, scenario, tier, &agent.label(), &repeat.to_string()] {
         h.update(part.as_bytes());
@@ -145,9 +159,17 @@ pub fn run_id(batch: &str, suite: &str, scenario: &str, tier: &str, agent: &Agen
 pub fn new_batch_id() -> String {
     let now = zebench_core::Timestamp::now().to_string();
     // 2026-11-28T18:10:14.000Z → 20261128-181014
-    let compact: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    let compact: String = now
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(14)
+        .collect();
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
-    format!("b-{}-{}-{suffix}", &compact[..8.min(compact.len())], &compact[8.min(compact.len())..])
+    format!(
+        "b-{}-{}-{suffix}",
+        &compact[..8.min(compact.len())],
+        &compact[8.min(compact.len())..]
+    )
 }
 
 #[cfg(test)]
@@ -157,7 +179,10 @@ mod tests {
     #[test]
     fn agent_specs() {
         let a = AgentSpec::parse("openrouter:openai/gpt-5").unwrap();
-        assert_eq!((a.kind.as_str(), a.model.as_deref()), ("openrouter", Some("openai/gpt-5")));
+        assert_eq!(
+            (a.kind.as_str(), a.model.as_deref()),
+            ("openrouter", Some("openai/gpt-5"))
+        );
         assert_eq!(AgentSpec::parse("echo").unwrap().model, None);
         assert!(AgentSpec::parse(":x").is_err());
         assert!(AgentSpec::parse("a b").is_err());
@@ -165,7 +190,10 @@ mod tests {
 
     #[test]
     fn shards() {
-        assert_eq!("2/4".parse::<Shard>().unwrap(), Shard { index: 2, count: 4 });
+        assert_eq!(
+            "2/4".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 4 }
+        );
         for bad in ["0/4", "5/4", "1/0", "x", "1/"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
@@ -180,6 +208,9 @@ mod tests {
         assert_ne!(x, run_id("b1", "s", "sc", "L2", &a, 1));
         assert!(x.starts_with("b1-") && x.len() == 3 + 16);
         let id = new_batch_id();
-        assert!(id.starts_with("b-") && id.len() == "b-20261128-181014-abcd".len(), "{id}");
+        assert!(
+            id.starts_with("b-") && id.len() == "b-20261128-181014-abcd".len(),
+            "{id}"
+        );
     }
 }

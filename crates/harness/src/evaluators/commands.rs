@@ -45,13 +45,23 @@ impl Evaluator for CommandsEvaluator {
         let mut metrics = Vec::new();
         let mut rows = Vec::new();
         for rec in ctx.validation {
-            let base = ctx.baseline.iter().find(|b| b.command.trim() == rec.command.trim());
+            let base = ctx
+                .baseline
+                .iter()
+                .find(|b| b.command.trim() == rec.command.trim());
             let score = if rec.name == "install" {
-                if rec.outcome.success() { 1.0 } else { 0.0 }
+                if rec.outcome.success() {
+                    1.0
+                } else {
+                    0.0
+                }
             } else {
                 nonregression(rec, base)
             };
-            metrics.push(Metric { key: metric_key(&rec.name), score });
+            metrics.push(Metric {
+                key: metric_key(&rec.name),
+                score,
+            });
             rows.push(json!({
                 "name": rec.name,
                 "command": rec.command,

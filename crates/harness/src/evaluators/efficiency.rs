@@ -56,7 +56,10 @@ impl Evaluator for EfficiencyEvaluator {
             .collect();
         Ok(Some(EvaluatorOutcome {
             evaluator: self.name().into(),
-            metrics: vec![Metric { key: "efficiency".into(), score }],
+            metrics: vec![Metric {
+                key: "efficiency".into(),
+                score,
+            }],
             details: json!({ "parts": rows }),
             usage: None,
         }))

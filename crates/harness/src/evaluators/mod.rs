@@ -6,9 +6,9 @@
 //! evaluation row named as the seed named it where the seed had it.
 
 pub mod commands;
+pub mod deps;
 pub mod efficiency;
 pub mod heuristic;
-pub mod deps;
 
 use crate::agent::AgentReport;
 use crate::diff::{DepsDelta, DiffReport};

@@ -204,3 +204,14 @@ async fn already_cancelled_token_starts_nothing() {
     assert_eq!(out.exit_code, None);
     assert_eq!(out.output, "");
 }
+
+#[tokio::test]
+async fn provider_keys_are_not_passed_unless_given_explicitly() {
+    // Only this test touches this variable, so setting it process-wide is safe here.
+    std::env::set_var("OPENROUTER_API_KEY", "sk-or-secret-for-test");
+    let out = run_command(spec("printf '[%s]' \"$OPENROUTER_API_KEY\"")).await;
+    assert_eq!(out.output, "[]");
+    let mut s = spec("printf '[%s]' \"$OPENROUTER_API_KEY\"");
+    s.env.push(("OPENROUTER_API_KEY".into(), "given".into()));
+    assert_eq!(run_command(s).await.output, "[given]");
+}

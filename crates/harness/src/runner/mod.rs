@@ -53,7 +53,12 @@ pub struct RunRequest {
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl RunRequest {
-    pub fn new(entry: ScenarioEntry, scenario: Scenario, tier: &str, agent: Arc<dyn Agent>) -> Self {
+    pub fn new(
+        entry: ScenarioEntry,
+        scenario: Scenario,
+        tier: &str,
+        agent: Arc<dyn Agent>,
+    ) -> Self {
         RunRequest {
             entry,
             scenario: Arc::new(scenario),

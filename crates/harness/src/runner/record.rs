@@ -150,7 +150,10 @@ pub(crate) fn build(req: &RunRequest, mut st: RunState, t0: Instant) -> RunOutpu
     let kept = st.workspace.take().and_then(|w| w.finish(failed, req.keep));
     let mut meta: Map<String, Value> = req.metadata.clone();
     let s = &req.scenario;
-    meta.insert("harness".into(), json!(concat!("zebench ", env!("CARGO_PKG_VERSION"))));
+    meta.insert(
+        "harness".into(),
+        json!(concat!("zebench ", env!("CARGO_PKG_VERSION"))),
+    );
     if let Some(t) = &s.title {
         meta.insert("scenarioTitle".into(), json!(t));
     }
@@ -221,7 +224,8 @@ pub(crate) fn build(req: &RunRequest, mut st: RunState, t0: Instant) -> RunOutpu
         });
         if let Some(u) = &e.usage {
             judge_cost += u.cost_usd.unwrap_or(0.0);
-            judge = json!({"tokensIn": u.tokens_in, "tokensOut": u.tokens_out, "costUsd": u.cost_usd});
+            judge =
+                json!({"tokensIn": u.tokens_in, "tokensOut": u.tokens_out, "costUsd": u.cost_usd});
         }
     }
     if !judge.is_null() {
@@ -251,7 +255,11 @@ pub(crate) fn build(req: &RunRequest, mut st: RunState, t0: Instant) -> RunOutpu
     if let Some(d) = st.diff.as_ref().filter(|d| !d.patch.is_empty()) {
         artifacts.insert("diff".to_string(), d.patch.clone());
     }
-    let logs = command_logs(&[("baseline", &st.baseline), ("warmup", &st.warmup), ("validation", &st.validation)]);
+    let logs = command_logs(&[
+        ("baseline", &st.baseline),
+        ("warmup", &st.warmup),
+        ("validation", &st.validation),
+    ]);
     if !logs.is_empty() {
         artifacts.insert("commands".to_string(), logs);
     }
@@ -264,7 +272,11 @@ pub(crate) fn build(req: &RunRequest, mut st: RunState, t0: Instant) -> RunOutpu
         tier: req.tier.clone(),
         agent: req.agent.name().to_string(),
         model: req.agent.model().map(str::to_string),
-        status: if failed { RunStatus::Failed } else { RunStatus::Completed },
+        status: if failed {
+            RunStatus::Failed
+        } else {
+            RunStatus::Completed
+        },
         started_at: Some(st.started_at),
         completed_at: Some(Timestamp::now()),
         total_score: scores.map(|s| s.total_score),

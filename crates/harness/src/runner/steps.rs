@@ -17,7 +17,11 @@ use std::time::{Duration, Instant};
 type Shared = Arc<Mutex<RunState>>;
 
 /// Runs every step; `Err` is the failure the run is stored with.
-pub(super) async fn execute(req: &RunRequest, st: Shared, deadline: Instant) -> Result<(), Failure> {
+pub(super) async fn execute(
+    req: &RunRequest,
+    st: Shared,
+    deadline: Instant,
+) -> Result<(), Failure> {
     let t0 = Instant::now();
     let step = |name: &str| {
         if let Some(p) = &req.progress {
@@ -93,7 +97,15 @@ pub(super) async fn execute(req: &RunRequest, st: Shared, deadline: Instant) -> 
             }
         };
         for (i, cmd) in baseline_cmds.iter().enumerate() {
-            let rec = run_recorded(req, &format!("baseline[{i}]"), cmd, pristine.path(), cmd_timeout, deadline).await;
+            let rec = run_recorded(
+                req,
+                &format!("baseline[{i}]"),
+                cmd,
+                pristine.path(),
+                cmd_timeout,
+                deadline,
+            )
+            .await;
             st.lock().unwrap().baseline.push(rec);
         }
         pristine.finish(false, KeepPolicy::Never);
@@ -104,12 +116,23 @@ pub(super) async fn execute(req: &RunRequest, st: Shared, deadline: Instant) -> 
     if let Some(w) = s.warmup.as_ref().filter(|w| !w.commands.is_empty()) {
         step("warmup");
         for (i, cmd) in w.commands.iter().enumerate() {
-            let rec = run_recorded(req, &format!("warmup[{i}]"), cmd, &root, cmd_timeout, deadline).await;
+            let rec = run_recorded(
+                req,
+                &format!("warmup[{i}]"),
+                cmd,
+                &root,
+                cmd_timeout,
+                deadline,
+            )
+            .await;
             let ok = rec.outcome.success();
             st.lock().unwrap().warmup.push(rec);
             if !ok {
                 done(false);
-                return Err(Failure::new(ErrorType::Warmup, format!("warmup command {cmd:?} failed")));
+                return Err(Failure::new(
+                    ErrorType::Warmup,
+                    format!("warmup command {cmd:?} failed"),
+                ));
             }
         }
         done(true);
@@ -127,8 +150,14 @@ pub(super) async fn execute(req: &RunRequest, st: Shared, deadline: Instant) -> 
         },
         None => None,
     };
-    let tools = Toolbox::new(&root, oracle, cmd_timeout.min(Duration::from_secs(600)), DEFAULT_OUTPUT_CAP, req.cancel.clone())
-        .map_err(|e| Failure::new(ErrorType::Workspace, e.to_string()))?;
+    let tools = Toolbox::new(
+        &root,
+        oracle,
+        cmd_timeout.min(Duration::from_secs(600)),
+        DEFAULT_OUTPUT_CAP,
+        req.cancel.clone(),
+    )
+    .map_err(|e| Failure::new(ErrorType::Workspace, e.to_string()))?;
     let ctx = AgentContext {
         prompt: &prompt,
         workspace: &root,
@@ -207,7 +236,10 @@ pub(super) async fn execute(req: &RunRequest, st: Shared, deadline: Instant) -> 
             }
             Err(e) => {
                 done(false);
-                return Err(Failure::new(ErrorType::Infra, format!("diff task failed: {e}")));
+                return Err(Failure::new(
+                    ErrorType::Infra,
+                    format!("diff task failed: {e}"),
+                ));
             }
         }
     }
@@ -255,16 +287,26 @@ fn resolve_prompt(req: &RunRequest) -> Result<String, Failure> {
         .tier(&req.tier)
         .map_err(|e| Failure::new(ErrorType::Prompt, e.to_string()))?;
     let mut text = std::fs::read_to_string(&tier.path).map_err(|e| {
-        Failure::new(ErrorType::Prompt, format!("cannot read {}: {e}", tier.path.display()))
+        Failure::new(
+            ErrorType::Prompt,
+            format!("cannot read {}: {e}", tier.path.display()),
+        )
     })?;
     if text.trim().is_empty() {
-        return Err(Failure::new(ErrorType::Prompt, format!("{} is empty", tier.path.display())));
+        return Err(Failure::new(
+            ErrorType::Prompt,
+            format!("{} is empty", tier.path.display()),
+        ));
     }
     if let Some(a) = &req.scenario.artifact {
         let reference: Vec<String> = [
             a.kind.as_ref().map(|k| format!("type: {k}")),
-            a.figma_file_id.as_ref().map(|k| format!("figma_file_id: {k}")),
-            a.figma_file_key.as_ref().map(|k| format!("figma_file_key: {k}")),
+            a.figma_file_id
+                .as_ref()
+                .map(|k| format!("figma_file_id: {k}")),
+            a.figma_file_key
+                .as_ref()
+                .map(|k| format!("figma_file_key: {k}")),
         ]
         .into_iter()
         .flatten()

@@ -231,7 +231,11 @@ pub fn tier_prompts(dir: &Path) -> Result<Vec<TierPrompt>, SuiteError> {
         if path.extension().and_then(|e| e.to_str()) != Some("md") || !path.is_file() {
             continue;
         }
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let stem = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if let Some((id, label)) = parse_tier_name(&stem) {
             tiers.push(TierPrompt { id, label, path });
         }
@@ -343,7 +347,9 @@ mod tests {
     use super::*;
 
     fn shared() -> SuitesRoots {
-        SuitesRoots(vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/suites")])
+        SuitesRoots(vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/suites")
+        ])
     }
 
     #[test]
@@ -384,7 +390,10 @@ mod tests {
         assert_eq!(e.tier("L1-basic").unwrap().id, "L1");
         let err = e.tier("L7").unwrap_err().to_string();
         assert!(err.contains("L0, L1, L2, L3, Lx"), "{err}");
-        let err = roots.scenario("update-deps", "nope").unwrap_err().to_string();
+        let err = roots
+            .scenario("update-deps", "nope")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nx-pnpm-monorepo"), "{err}");
     }
 
@@ -394,8 +403,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s/scenario.yaml:"), "{err}");
-        let err = parse_scenario(Path::new("x.yaml"), "id: a\ntimeout_minutes: lots\n")
-            .unwrap_err();
+        let err =
+            parse_scenario(Path::new("x.yaml"), "id: a\ntimeout_minutes: lots\n").unwrap_err();
         match err {
             SuiteError::Yaml { line, .. } => assert_eq!(line, 2),
             other => panic!("{other}"),

@@ -30,7 +30,9 @@ pub fn new_suite(root: &Path, name: &str) -> Result<PathBuf, SuiteError> {
     if dir.exists() {
         return Err(SuiteError::Invalid {
             file: dir,
-            message: "already exists; pick another name or add scenarios with `zebench new-scenario`".into(),
+            message:
+                "already exists; pick another name or add scenarios with `zebench new-scenario`"
+                    .into(),
         });
     }
     write(&dir.join("prompts/policy.yaml"), POLICY)?;

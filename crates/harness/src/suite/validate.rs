@@ -128,15 +128,18 @@ pub fn validate_scenario(entry: &ScenarioEntry) -> Vec<Diagnostic> {
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => t,
         Err(e) => {
-            v.push(diag(Severity::Error, &file, None, format!("cannot read: {e}")));
+            v.push(diag(
+                Severity::Error,
+                &file,
+                None,
+                format!("cannot read: {e}"),
+            ));
             return v;
         }
     };
     let s = match parse_scenario(&file, &text) {
         Ok(s) => s,
-        Err(SuiteError::Yaml {
-            line, message, ..
-        }) => {
+        Err(SuiteError::Yaml { line, message, .. }) => {
             v.push(diag(Severity::Error, &file, Some(line), message));
             return v;
         }
@@ -169,11 +172,18 @@ pub fn validate_scenario(entry: &ScenarioEntry) -> Vec<Diagnostic> {
         push(
             Severity::Warning,
             at(&["suite"]),
-            format!("suite {suite:?} differs from the suite folder {:?}", entry.suite),
+            format!(
+                "suite {suite:?} differs from the suite folder {:?}",
+                entry.suite
+            ),
         );
     }
     if let Some(t) = s.timeout_minutes.filter(|t| !(t.is_finite() && *t > 0.0)) {
-        push(Severity::Error, at(&["timeout_minutes"]), format!("timeout_minutes must be a positive number of minutes, got {t}"));
+        push(
+            Severity::Error,
+            at(&["timeout_minutes"]),
+            format!("timeout_minutes must be a positive number of minutes, got {t}"),
+        );
     }
     if s.workspace_required() && entry.fixture_dir().is_none() {
         push(
@@ -184,7 +194,11 @@ pub fn validate_scenario(entry: &ScenarioEntry) -> Vec<Diagnostic> {
     }
     check_prompts(entry, &s, &mut push, &at);
     check_heuristics(entry, &s, &mut push, &at);
-    if s.judge_enabled() && s.llm_judge.as_ref().is_some_and(|j| j.categories.is_empty()) {
+    if s.judge_enabled()
+        && s.llm_judge
+            .as_ref()
+            .is_some_and(|j| j.categories.is_empty())
+    {
         push(
             Severity::Warning,
             at(&["llm_judge", "enabled"]),
@@ -194,12 +208,20 @@ pub fn validate_scenario(entry: &ScenarioEntry) -> Vec<Diagnostic> {
     if let Some(f) = s.oracle.as_ref().and_then(|o| o.answers_file.as_deref()) {
         let path = entry.dir.join(f);
         if let Err(e) = crate::oracle::Oracle::load(&path) {
-            push(Severity::Error, at(&["oracle", "answers_file"]), e.to_string());
+            push(
+                Severity::Error,
+                at(&["oracle", "answers_file"]),
+                e.to_string(),
+            );
         }
     }
     for (k, w) in &s.weights() {
         if !w.is_finite() {
-            push(Severity::Error, at(&["rubric_overrides", "weights", k]), format!("weight of {k} is not a number"));
+            push(
+                Severity::Error,
+                at(&["rubric_overrides", "weights", k]),
+                format!("weight of {k} is not a number"),
+            );
         }
     }
     v
@@ -213,14 +235,29 @@ fn check_prompts(
     push: &mut Push<'_>,
     at: &dyn Fn(&[&str]) -> Option<u64>,
 ) {
-    let prompts = entry.dir.parent().and_then(Path::parent).map(|d| d.join("prompts").join(&entry.name));
+    let prompts = entry
+        .dir
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("prompts").join(&entry.name));
     let where_ = prompts.map(|p| p.display().to_string()).unwrap_or_default();
     if entry.tiers.is_empty() {
-        push(Severity::Error, None, format!("no prompt: add {where_}/L1-basic.md (one file per tier)"));
+        push(
+            Severity::Error,
+            None,
+            format!("no prompt: add {where_}/L1-basic.md (one file per tier)"),
+        );
     }
     for t in &entry.tiers {
-        if std::fs::read_to_string(&t.path).map(|x| x.trim().is_empty()).unwrap_or(true) {
-            push(Severity::Error, None, format!("prompt {} is empty or unreadable", t.path.display()));
+        if std::fs::read_to_string(&t.path)
+            .map(|x| x.trim().is_empty())
+            .unwrap_or(true)
+        {
+            push(
+                Severity::Error,
+                None,
+                format!("prompt {} is empty or unreadable", t.path.display()),
+            );
         }
     }
     // Tiers the scenario declares must each have a prompt.
@@ -260,17 +297,33 @@ fn check_heuristics(
             );
         }
         if c.weight.is_some_and(|w| !w.is_finite() || w < 0.0) {
-            push(Severity::Error, line, format!("check `{}` has a negative or invalid weight", c.name));
+            push(
+                Severity::Error,
+                line,
+                format!("check `{}` has a negative or invalid weight", c.name),
+            );
         }
     }
     for p in &h.patterns {
         if let Err(e) = regex::Regex::new(&p.pattern) {
             let line = find_value_line(&entry_text(entry), &p.common.name);
-            push(Severity::Error, line, format!("check `{}`: invalid regex: {}", p.common.name, first_line(&e.to_string())));
+            push(
+                Severity::Error,
+                line,
+                format!(
+                    "check `{}`: invalid regex: {}",
+                    p.common.name,
+                    first_line(&e.to_string())
+                ),
+            );
         }
         if let Err(e) = globset::Glob::new(&p.file) {
             let line = find_value_line(&entry_text(entry), &p.common.name);
-            push(Severity::Error, line, format!("check `{}`: invalid glob {:?}: {e}", p.common.name, p.file));
+            push(
+                Severity::Error,
+                line,
+                format!("check `{}`: invalid glob {:?}: {e}", p.common.name, p.file),
+            );
         }
     }
     for sc in &h.scripts {
@@ -284,9 +337,18 @@ fn check_heuristics(
         }
     }
     if h.enabled == Some(true)
-        && h.commands.len() + h.files.len() + h.patterns.len() + h.structured.len() + h.scripts.len() == 0
+        && h.commands.len()
+            + h.files.len()
+            + h.patterns.len()
+            + h.structured.len()
+            + h.scripts.len()
+            == 0
     {
-        push(Severity::Warning, at(&["heuristic_checks"]), "heuristic_checks is enabled but lists no checks".into());
+        push(
+            Severity::Warning,
+            at(&["heuristic_checks"]),
+            "heuristic_checks is enabled but lists no checks".into(),
+        );
     }
 }
 
@@ -295,7 +357,10 @@ fn entry_text(entry: &ScenarioEntry) -> String {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).to_string()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .to_string()
 }
 
 fn diag(severity: Severity, file: &Path, line: Option<u64>, message: String) -> Diagnostic {
@@ -312,7 +377,11 @@ pub fn unknown_keys(s: &Scenario) -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
     let mut add = |prefix: &str, extra: &Extra| {
         for (k, v) in extra {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             out.push((path, v.clone()));
         }
     };
@@ -333,24 +402,43 @@ pub fn unknown_keys(s: &Scenario) -> Vec<(String, serde_json::Value)> {
     }
     if let Some(c) = &s.constraints {
         add("constraints", &c.extra);
-        c.blocklist.iter().for_each(|x| add("constraints.blocklist", &x.extra));
-        c.namespace_migrations.iter().for_each(|x| add("constraints.namespace_migrations", &x.extra));
+        c.blocklist
+            .iter()
+            .for_each(|x| add("constraints.blocklist", &x.extra));
+        c.namespace_migrations
+            .iter()
+            .for_each(|x| add("constraints.namespace_migrations", &x.extra));
         for cv in &c.companion_versions {
             add("constraints.companion_versions", &cv.extra);
-            cv.companions.iter().for_each(|x| add("constraints.companion_versions.companions", &x.extra));
+            cv.companions
+                .iter()
+                .for_each(|x| add("constraints.companion_versions.companions", &x.extra));
         }
     }
     if let Some(t) = &s.targets {
         add("targets", &t.extra);
-        t.required.iter().chain(&t.optional).for_each(|x| add("targets", &x.extra));
+        t.required
+            .iter()
+            .chain(&t.optional)
+            .for_each(|x| add("targets", &x.extra));
     }
     if let Some(h) = &s.heuristic_checks {
         add("heuristic_checks", &h.extra);
-        h.commands.iter().for_each(|c| add("heuristic_checks.commands", &c.extra));
-        h.files.iter().for_each(|c| add("heuristic_checks.files", &c.extra));
-        h.patterns.iter().for_each(|c| add("heuristic_checks.patterns", &c.extra));
-        h.structured.iter().for_each(|c| add("heuristic_checks.structured", &c.extra));
-        h.scripts.iter().for_each(|c| add("heuristic_checks.scripts", &c.extra));
+        h.commands
+            .iter()
+            .for_each(|c| add("heuristic_checks.commands", &c.extra));
+        h.files
+            .iter()
+            .for_each(|c| add("heuristic_checks.files", &c.extra));
+        h.patterns
+            .iter()
+            .for_each(|c| add("heuristic_checks.patterns", &c.extra));
+        h.structured
+            .iter()
+            .for_each(|c| add("heuristic_checks.structured", &c.extra));
+        h.scripts
+            .iter()
+            .for_each(|c| add("heuristic_checks.scripts", &c.extra));
     }
     if let Some(j) = &s.llm_judge {
         add("llm_judge", &j.extra);
@@ -375,12 +463,20 @@ pub fn find_key_line(text: &str, path: &[&str]) -> Option<u64> {
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start_matches([' ', '-']);
         let indent = line.len() - trimmed.len();
-        if want > 0 && indent < min_indent && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+        if want > 0
+            && indent < min_indent
+            && !line.trim().is_empty()
+            && !line.trim_start().starts_with('#')
+        {
             return None;
         }
         let key = path[want];
-        let matches = trimmed.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':'))
-            || trimmed.strip_prefix(&format!("\"{key}\"")).is_some_and(|r| r.trim_start().starts_with(':'));
+        let matches = trimmed
+            .strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with(':'))
+            || trimmed
+                .strip_prefix(&format!("\"{key}\""))
+                .is_some_and(|r| r.trim_start().starts_with(':'));
         if matches && (want == 0 || indent >= min_indent) {
             want += 1;
             if want == path.len() {
@@ -394,15 +490,16 @@ pub fn find_key_line(text: &str, path: &[&str]) -> Option<u64> {
 
 /// 1-based line where `name: <value>` appears (used to point at a check by its name).
 fn find_value_line(text: &str, value: &str) -> Option<u64> {
-    text.lines().position(|l| {
-        let t = l.trim_start_matches([' ', '-', '{']).trim();
-        t.strip_prefix("name:").is_some_and(|r| {
-            r.trim().trim_matches(['"', '\'', ',', '}']).trim() == value
-                || r.trim().starts_with(&format!("{value},"))
-                || r.trim().starts_with(&format!("\"{value}\""))
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start_matches([' ', '-', '{']).trim();
+            t.strip_prefix("name:").is_some_and(|r| {
+                r.trim().trim_matches(['"', '\'', ',', '}']).trim() == value
+                    || r.trim().starts_with(&format!("{value},"))
+                    || r.trim().starts_with(&format!("\"{value}\""))
+            })
         })
-    })
-    .map(|i| i as u64 + 1)
+        .map(|i| i as u64 + 1)
 }
 
 #[cfg(test)]
@@ -416,18 +513,33 @@ mod tests {
         assert_eq!(find_key_line(t, &["llm_judge", "enabled"]), Some(4));
         assert_eq!(find_key_line(t, &["tiers", "L1"]), Some(6));
         assert_eq!(find_key_line(t, &["tiers", "L9"]), None);
-        assert_eq!(find_value_line("checks:\n  - name: no_x\n", "no_x"), Some(2));
+        assert_eq!(
+            find_value_line("checks:\n  - name: no_x\n", "no_x"),
+            Some(2)
+        );
     }
 
     #[test]
     fn the_seed_suites_have_no_errors() {
-        let roots = SuitesRoots(vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/suites")]);
+        let roots = SuitesRoots(vec![
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/suites")
+        ]);
         let r = validate(None, &roots).unwrap();
         assert_eq!(r.scenarios, 2);
         assert_eq!(r.errors(), 0, "{:#?}", r.diagnostics);
         // test-scenario enables the judge without categories.
-        assert!(r.diagnostics.iter().any(|d| d.message.contains("no `categories`")
-            && d.file.ends_with("test-scenario/scenario.yaml")
-            && d.line == Some(find_key_line(&std::fs::read_to_string(&d.file).unwrap(), &["llm_judge", "enabled"]).unwrap())));
+        assert!(r
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("no `categories`")
+                && d.file.ends_with("test-scenario/scenario.yaml")
+                && d.line
+                    == Some(
+                        find_key_line(
+                            &std::fs::read_to_string(&d.file).unwrap(),
+                            &["llm_judge", "enabled"]
+                        )
+                        .unwrap()
+                    )));
     }
 }

@@ -89,7 +89,10 @@ impl Fixture {
 
     /// Writes `agents/<name>.yaml` in the scenario folder; the agent is `scripted:<name>`.
     pub fn write_agent(&self, name: &str, script: &str) -> PathBuf {
-        let p = self.scenario_dir().join("agents").join(format!("{name}.yaml"));
+        let p = self
+            .scenario_dir()
+            .join("agents")
+            .join(format!("{name}.yaml"));
         std::fs::write(&p, script).unwrap();
         p
     }
@@ -144,10 +147,7 @@ pub fn error_type(run: &RunResult) -> Option<&str> {
 }
 
 pub fn error_message(run: &RunResult) -> &str {
-    meta(run)
-        .get("error")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    meta(run).get("error").and_then(Value::as_str).unwrap_or("")
 }
 
 /// `metadata.steps` as (name, ok, durationMs).
