@@ -55,8 +55,14 @@ fn keys(args: &ServeArgs) -> Vec<ApiKey> {
 }
 
 /// `ZEBENCH_*` variables zebench reads; any other is most likely a typo worth a warning.
-const KNOWN_ENV: [&str; 6] = [
+const KNOWN_ENV: [&str; 12] = [
     "ZEBENCH_BIND",
+    "ZEBENCH_SUITES",
+    "ZEBENCH_OUTBOX",
+    "ZEBENCH_KEEP_WORKSPACE",
+    "ZEBENCH_WORKSPACE_DIR",
+    "ZEBENCH_JUDGE_PROVIDER",
+    "ZEBENCH_JUDGE_MODEL",
     "ZEBENCH_CORS_ORIGINS",
     "ZEBENCH_BODY_LIMIT",
     "ZEBENCH_MAX_CONNECTIONS",
