@@ -15,7 +15,7 @@ use zebench_harness::agent::{self, Agent};
 use zebench_harness::batch::{self, AgentSpec, BatchOptions, Shard};
 use zebench_harness::evaluators::{self, Evaluator};
 use zebench_harness::runner::{self, ErrorType, RunRequest};
-use zebench_harness::sink::ResultSink;
+use zebench_harness::sink::{ResultSink, Stored};
 use zebench_harness::suite::{Scenario, ScenarioEntry, SuitesRoots};
 use zebench_harness::workspace::KeepPolicy;
 
@@ -149,11 +149,19 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         } else {
             crate::report::print_run(&out, &stored, &*sink);
         }
-        if stored.is_err() {
-            return Err(Failure::infra(anyhow!(
-                "the run could not be stored in {}",
-                sink.describe()
-            )));
+        match &stored {
+            Err(_) => {
+                return Err(Failure::infra(anyhow!(
+                    "the run could not be stored in {}",
+                    sink.describe()
+                )))
+            }
+            Ok(Stored::Queued(_)) => {
+                return Err(Failure::infra(anyhow!(
+                    "the server was unreachable: the result is queued in the outbox; run `zebench sync` to deliver it"
+                )))
+            }
+            Ok(_) => {}
         }
         match out.error_type {
             Some(ErrorType::Signal) => Err(Failure {
@@ -323,6 +331,10 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
         }
         if cancel.is_cancelled() {
             return Err(Failure { code: EXIT_INTERRUPTED, error: anyhow!("interrupted; continue with --resume {batch_id}") });
+        }
+        let queued = report.outcomes.iter().filter(|o| matches!(o.stored, Ok(Stored::Queued(_)))).count();
+        if queued > 0 {
+            return Err(Failure::infra(anyhow!("{queued} result(s) are queued in the outbox because the server was unreachable; run `zebench sync` to deliver them")));
         }
         let infra = report.infrastructure_failures();
         if infra > 0 {
