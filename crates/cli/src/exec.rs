@@ -142,7 +142,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         let stored = sink.store(&out.result).await.map_err(|e| e.to_string());
         progress.finish();
         if exec.json {
-            println!(
+            out!(
                 "{}",
                 serde_json::to_string_pretty(&out.result).unwrap_or_default()
             );
@@ -325,7 +325,7 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
         }
         let rows = batch::summarize(&report.outcomes);
         if exec.json {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"batchId": batch_id, "summary": rows, "spentUsd": report.spent_usd})).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&serde_json::json!({"batchId": batch_id, "summary": rows, "spentUsd": report.spent_usd})).unwrap_or_default());
         } else {
             crate::report::print_batch(&batch_id, &report, &rows, &*sink);
         }

@@ -2,6 +2,19 @@
 //! it to the library crates. Errors become one friendly line and a documented exit code:
 //! 0 success, 1 a gate you asked for failed, 2 usage or input error, 3 infrastructure failure.
 
+/// `println!` that exits quietly when stdout is closed (`zebench list | head -2`), as ripgrep
+/// does, instead of panicking on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 mod cli;
 mod exec;
 mod judge;
@@ -51,7 +64,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Serve(serve_args) => serve::run(serve_args),
         cli::Command::Openapi => {
-            println!("{}", zebench_server::openapi::spec_json());
+            out!("{}", zebench_server::openapi::spec_json());
             Ok(())
         }
         cli::Command::List(a) => suites::list(a),

@@ -19,7 +19,7 @@ fn stored_line(stored: &Result<Stored, String>, sink: &dyn ResultSink) -> String
 
 pub fn print_run(out: &RunOutput, stored: &Result<Stored, String>, sink: &dyn ResultSink) {
     let r = &out.result;
-    println!(
+    out!(
         "run {}  {}/{} {} {}{}",
         r.run_id,
         r.suite,
@@ -28,7 +28,7 @@ pub fn print_run(out: &RunOutput, stored: &Result<Stored, String>, sink: &dyn Re
         r.agent,
         r.model
             .as_deref()
-            .map(|m| format!(":{m}"))
+            .map(|m| format!(" (model {m})"))
             .unwrap_or_default()
     );
     match out.error_type {
@@ -39,9 +39,9 @@ pub fn print_run(out: &RunOutput, stored: &Result<Stored, String>, sink: &dyn Re
                 .and_then(|m| m.get("error"))
                 .and_then(|v| v.as_str())
                 .unwrap_or("");
-            println!("status   failed ({}): {msg}", e.as_str());
+            out!("status   failed ({}): {msg}", e.as_str());
         }
-        None => println!(
+        None => out!(
             "status   {}  weighted score {:.2}/10  {}",
             r.status,
             r.weighted_score.unwrap_or(0.0),
@@ -82,13 +82,13 @@ pub fn print_run(out: &RunOutput, stored: &Result<Stored, String>, sink: &dyn Re
                 Cell::new(metrics),
             ]);
         }
-        println!("{t}");
+        out!("{t}");
     }
     if let Some(errs) = r.metadata.as_ref().and_then(|m| m.get("evaluatorErrors")) {
-        println!("evaluator errors: {errs}");
+        out!("evaluator errors: {errs}");
     }
     if let Some(t) = &r.telemetry {
-        println!(
+        out!(
             "effort   {} tool calls, {} ms{}{}",
             t.tool_calls.unwrap_or(0),
             t.duration_ms.unwrap_or(0),
@@ -99,9 +99,9 @@ pub fn print_run(out: &RunOutput, stored: &Result<Stored, String>, sink: &dyn Re
         );
     }
     if let Some(p) = &out.kept_workspace {
-        println!("workspace kept at {}", p.display());
+        out!("workspace kept at {}", p.display());
     }
-    println!("{}", stored_line(stored, sink));
+    out!("{}", stored_line(stored, sink));
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -157,10 +157,10 @@ pub fn print_batch(
     rows: &[SummaryRow],
     sink: &dyn ResultSink,
 ) {
-    println!("batch {batch_id}");
+    out!("batch {batch_id}");
     if !rows.is_empty() {
-        println!("{}", summary_table(rows));
-        println!("score: mean weighted score ± half-width of its 95% interval (Student t, when repeated); infra failures are not scored");
+        out!("{}", summary_table(rows));
+        out!("score: mean weighted score ± half-width of its 95% interval (Student t, when repeated); infra failures are not scored");
     }
     let queued = report
         .outcomes
@@ -172,7 +172,7 @@ pub fn print_batch(
         .iter()
         .filter(|o| o.stored.is_err())
         .collect();
-    println!(
+    out!(
         "{} run(s) finished, stored in {}{}",
         report.outcomes.len(),
         sink.describe(),
@@ -183,20 +183,20 @@ pub fn print_batch(
         }
     );
     for o in lost {
-        println!(
+        out!(
             "NOT STORED {}: {}",
             o.run.run_id,
             o.stored.as_ref().err().map(String::as_str).unwrap_or("")
         );
     }
     if report.skipped_existing > 0 {
-        println!(
+        out!(
             "{} run(s) skipped: already stored (--resume)",
             report.skipped_existing
         );
     }
     if report.not_started > 0 {
-        println!(
+        out!(
             "{} run(s) not started{}; continue with --resume {batch_id}",
             report.not_started,
             if report.budget_reached {

@@ -28,25 +28,25 @@ pub fn list(args: ListArgs) -> Result<(), Failure> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(());
     }
     if suites.is_empty() {
-        println!(
+        out!(
             "No suites under {}. Create one with `zebench new-suite NAME`, or point --suites at a folder of suites.",
             roots.describe()
         );
         return Ok(());
     }
     for s in &suites {
-        println!("{}  ({})", s.name, s.dir.display());
+        out!("{}  ({})", s.name, s.dir.display());
         for e in &s.scenarios {
             let title = match e.load() {
                 Ok(sc) => sc.title.unwrap_or_default(),
                 Err(err) => format!("INVALID: {err}"),
             };
             let tiers: Vec<&str> = e.tiers.iter().map(|t| t.id.as_str()).collect();
-            println!("  {:<32} {:<16} {title}", e.name, tiers.join(" "));
+            out!("  {:<32} {:<16} {title}", e.name, tiers.join(" "));
         }
     }
     Ok(())
@@ -56,15 +56,15 @@ pub fn validate_cmd(args: ValidateArgs) -> Result<(), Failure> {
     let roots = roots(&args.suites);
     let report = validate(args.path.as_deref(), &roots).map_err(Failure::usage)?;
     if args.json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
         for d in &report.diagnostics {
-            println!("{d}");
+            out!("{d}");
         }
-        println!(
+        out!(
             "{} scenario(s): {} error(s), {} warning(s)",
             report.scenarios,
             report.errors(),
@@ -88,8 +88,8 @@ pub fn new_suite(args: NewSuiteArgs) -> Result<(), Failure> {
         .next()
         .unwrap_or_else(|| "suites".into());
     let dir = scaffold::new_suite(&root, &args.name).map_err(Failure::usage)?;
-    println!("Created {} with the scenario `example`.", dir.display());
-    println!("Try: zebench validate {0}  then  zebench run {1} example --tier L1 --agent scripted:solve --suites {2}", dir.display(), args.name, root.display());
+    out!("Created {} with the scenario `example`.", dir.display());
+    out!("Try: zebench validate {0}  then  zebench run {1} example --tier L1 --agent scripted:solve --suites {2}", dir.display(), args.name, root.display());
     Ok(())
 }
 
@@ -99,7 +99,7 @@ pub fn new_scenario(args: NewScenarioArgs) -> Result<(), Failure> {
         .map_err(Failure::usage)?;
     let dir =
         scaffold::new_scenario(&suite.dir, &args.suite, &args.name).map_err(Failure::usage)?;
-    println!(
+    out!(
         "Created {}: edit scenario.yaml, the fixture in repo-fixture/, and the prompts in {}.",
         dir.display(),
         suite.dir.join("prompts").join(&args.name).display()

@@ -20,7 +20,7 @@ pub fn run(args: SyncArgs) -> Result<(), Failure> {
     let report = rt
         .block_on(client.sync())
         .map_err(|e| Failure::infra(anyhow!("{e}")))?;
-    println!(
+    out!(
         "delivered {}, already on the server {}, rejected {}, still queued {}",
         report.delivered,
         report.already_present,
@@ -28,7 +28,7 @@ pub fn run(args: SyncArgs) -> Result<(), Failure> {
         report.remaining
     );
     for r in &report.rejected {
-        println!(
+        out!(
             "rejected {}: {} (kept in {})",
             r.id,
             r.reason,
@@ -36,7 +36,7 @@ pub fn run(args: SyncArgs) -> Result<(), Failure> {
         );
     }
     if let Some(why) = &report.stopped {
-        println!("stopped early: {why}");
+        out!("stopped early: {why}");
     }
     if report.remaining > 0 {
         return Err(Failure::infra(anyhow!("{} item(s) still queued in {}: the server is unreachable; run `zebench sync` again later", report.remaining, dir.display())));

@@ -121,11 +121,19 @@ impl Oracle {
             return a.clone();
         }
         let prefix: String = q.chars().take(PREFIX_CHARS).collect();
+        // The question is read the same way as the keys, so a key `left-pad` matches a question
+        // that says "left-pad" (the seed compared the raw question and missed it).
+        let qn = normalize_key(&q);
+        let prefix_n = normalize_key(&prefix);
         self.entries
             .iter()
             .find(|(k, _)| {
                 let key = normalize_key(k);
-                !key.is_empty() && (q.contains(&key) || key.contains(&prefix))
+                !key.is_empty()
+                    && (q.contains(&key)
+                        || qn.contains(&key)
+                        || key.contains(&prefix)
+                        || key.contains(&prefix_n))
             })
             .map(|(_, a)| a.clone())
             .unwrap_or_else(|| DEFAULT_ANSWER.to_string())
@@ -216,6 +224,13 @@ impl<'de> Deserialize<'de> for OrderedDoc {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dashed_keys_match_questions_that_spell_them_with_dashes() {
+        let o = super::Oracle::from_pairs([("left-pad", "Use @acme/left-pad.")]);
+        assert_eq!(o.answer("Should I keep left-pad?"), "Use @acme/left-pad.");
+        assert_eq!(o.answer("what about left_pad"), "Use @acme/left-pad.");
+    }
+
     use super::*;
 
     const REAL: &str =

@@ -85,6 +85,12 @@ pub enum AgentError {
     Config(String),
     #[error("{0}")]
     Failed(String),
+    /// Failed after doing some work: the report (transcript, usage) is still recorded.
+    #[error("{message}")]
+    FailedWith {
+        message: String,
+        report: Box<AgentReport>,
+    },
 }
 
 /// A coding agent. `run` returns what it did and spent; a failure is an `Err` whose message is

@@ -150,7 +150,13 @@ impl Agent for ScriptedAgent {
         if r.stop_reason.is_empty() {
             r.stop_reason = if outcome.is_ok() { "finished" } else { "error" }.into();
         }
-        outcome.map(|_| r)
+        match outcome {
+            Ok(()) => Ok(r),
+            Err(e) => Err(AgentError::FailedWith {
+                message: e.to_string(),
+                report: Box::new(r),
+            }),
+        }
     }
 }
 

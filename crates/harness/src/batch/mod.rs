@@ -106,30 +106,37 @@ pub async fn execute(
     let spent = Arc::new(Mutex::new(0.0f64));
     let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    let total = cells.len();
-    for (i, cell) in cells.into_iter().enumerate() {
+    // Cells after `i` that still need a run (stored ones are skipped, not "not started").
+    let remaining = |cells: &[Cell], i: usize| {
+        cells[i..]
+            .iter()
+            .filter(|c| !opts.skip.contains(&c.run_id))
+            .count()
+    };
+    let mut stop_at = None;
+    for (i, cell) in cells.iter().enumerate() {
         if opts.skip.contains(&cell.run_id) {
             report.lock().unwrap().skipped_existing += 1;
             continue;
         }
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => p.expect("semaphore is never closed"),
-            _ = opts.cancel.cancelled() => { report.lock().unwrap().not_started += total - i; break; }
+            _ = opts.cancel.cancelled() => { stop_at = Some(i); break; }
         };
         if opts.cancel.is_cancelled() {
-            report.lock().unwrap().not_started += total - i;
+            stop_at = Some(i);
             break;
         }
         if let Some(max) = opts.max_cost_usd {
             let s = *spent.lock().unwrap();
             if s >= max {
                 events(BatchEvent::BudgetReached { spent_usd: s });
-                let mut r = report.lock().unwrap();
-                r.budget_reached = true;
-                r.not_started += total - i;
+                report.lock().unwrap().budget_reached = true;
+                stop_at = Some(i);
                 break;
             }
         }
+        let cell = cell.clone();
         let agent = agents
             .get(&cell.agent)
             .cloned()
@@ -167,6 +174,12 @@ pub async fn execute(
                 cost_usd: out.total_cost_usd,
             });
         });
+    }
+    if let Some(i) = stop_at {
+        let not_started = remaining(&cells, i);
+        let mut r = report.lock().unwrap();
+        r.not_started += not_started;
+        r.skipped_existing += cells[i..].len() - not_started;
     }
     while let Some(r) = tasks.join_next().await {
         if let Err(e) = r {

@@ -31,12 +31,14 @@ impl Evaluator for EfficiencyEvaluator {
 
     async fn evaluate(&self, ctx: &EvalContext<'_>) -> Result<Option<EvaluatorOutcome>, EvalError> {
         let a = ctx.agent;
+        let b = ctx.scenario.efficiency.clone().unwrap_or_default();
         let budget = |key: &str| {
-            ctx.scenario
-                .extra
-                .get("efficiency")
-                .and_then(|e| e.get(key))
-                .and_then(|v| v.as_f64())
+            match key {
+                "tool_calls" => b.tool_calls,
+                "minutes" => b.minutes,
+                _ => b.tokens,
+            }
+            .filter(|v| v.is_finite() && *v > 0.0)
         };
         let calls_budget = budget("tool_calls").unwrap_or(DEFAULT_TOOL_CALLS);
         let minutes_budget = budget("minutes").unwrap_or(ctx.scenario.timeout_minutes() / 4.0);

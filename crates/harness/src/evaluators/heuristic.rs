@@ -114,7 +114,11 @@ impl Evaluator for HeuristicChecksEvaluator {
             return Ok(None);
         }
         // The workspace, canonical so confinement checks compare like with like.
-        let root: Result<PathBuf, String> = match ctx.workspace {
+        // Without a workspace (artifact scenarios) there is nothing to check: no metric.
+        let Some(ws) = ctx.workspace else {
+            return Ok(None);
+        };
+        let root: Result<PathBuf, String> = match Some(ws) {
             None => Err("the scenario has no workspace".into()),
             Some(ws) => std::fs::canonicalize(ws)
                 .map_err(|e| format!("cannot open the workspace {}: {e}", ws.display())),

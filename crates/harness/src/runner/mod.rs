@@ -90,7 +90,14 @@ pub async fn run(req: RunRequest) -> RunOutput {
     let state = Arc::new(Mutex::new(RunState::new(started_at)));
     let timeout = req.timeout();
     let fut = steps::execute(&req, state.clone(), t0 + timeout);
+    // Biased, cancel first: when Ctrl-C wakes both the run and this select, the run must not
+    // get one more step in (it would record an interrupted step as finished).
     let failure = tokio::select! {
+        biased;
+        _ = req.cancel.cancelled() => Some(record::Failure::new(
+            ErrorType::Signal,
+            "interrupted (Ctrl-C): the run's processes were killed".to_string(),
+        )),
         r = tokio::time::timeout(timeout, fut) => match r {
             Ok(Ok(())) => None,
             Ok(Err(f)) => Some(f),
@@ -99,10 +106,6 @@ pub async fn run(req: RunRequest) -> RunOutput {
                 format!("the run passed its {} limit (timeout_minutes) and was killed", human(timeout)),
             )),
         },
-        _ = req.cancel.cancelled() => Some(record::Failure::new(
-            ErrorType::Signal,
-            "interrupted (Ctrl-C): the run's processes were killed".to_string(),
-        )),
     };
     // The step future is dropped here: its workspace guard and process guards clean up.
     let mut st = std::mem::replace(&mut *state.lock().unwrap(), RunState::new(started_at));

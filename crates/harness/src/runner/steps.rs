@@ -107,6 +107,10 @@ pub(super) async fn execute(
             )
             .await;
             st.lock().unwrap().baseline.push(rec);
+            if out_of_time(deadline) {
+                done(false);
+                return Err(run_timeout(s));
+            }
         }
         pristine.finish(false, KeepPolicy::Never);
         done(true);
@@ -127,6 +131,10 @@ pub(super) async fn execute(
             .await;
             let ok = rec.outcome.success();
             st.lock().unwrap().warmup.push(rec);
+            if out_of_time(deadline) {
+                done(false);
+                return Err(run_timeout(s));
+            }
             if !ok {
                 done(false);
                 return Err(Failure::new(
@@ -183,17 +191,19 @@ pub(super) async fn execute(
             done(true);
         }
         Err(e) => {
-            let mut report = crate::agent::AgentReport {
-                tool_calls: rec.tool_calls,
-                questions: rec.questions,
-                commands: rec.commands,
-                stop_reason: "error".into(),
-                ..Default::default()
+            let message = e.to_string();
+            let mut report = match e {
+                crate::agent::AgentError::FailedWith { report, .. } => *report,
+                _ => crate::agent::AgentReport::default(),
             };
-            report.final_message = Some(e.to_string());
+            report.tool_calls = report.tool_calls.max(rec.tool_calls);
+            report.questions = rec.questions;
+            report.commands = rec.commands;
+            report.stop_reason = "error".into();
+            report.final_message = Some(message.clone());
             st.lock().unwrap().agent = Some(report);
             done(false);
-            return Err(Failure::new(ErrorType::Agent, e.to_string()));
+            return Err(Failure::new(ErrorType::Agent, message));
         }
     }
 
@@ -208,6 +218,10 @@ pub(super) async fn execute(
         for (name, cmd) in &commands {
             let rec = run_recorded(req, name, cmd, &root, cmd_timeout, deadline).await;
             st.lock().unwrap().validation.push(rec);
+            if out_of_time(deadline) {
+                done(false);
+                return Err(run_timeout(s));
+            }
         }
         done(true);
     }
@@ -318,6 +332,19 @@ fn resolve_prompt(req: &RunRequest) -> Result<String, Failure> {
         }
     }
     Ok(text)
+}
+
+/// Whether the run's deadline has passed (a command cut short by it ends the run there, as a
+/// timeout, rather than letting the next step start).
+fn out_of_time(deadline: Instant) -> bool {
+    Instant::now() + Duration::from_millis(20) >= deadline
+}
+
+fn run_timeout(_: &crate::suite::Scenario) -> Failure {
+    Failure::new(
+        ErrorType::Timeout,
+        "the run passed its time limit (timeout_minutes, or --timeout-minutes) while a command was running; the command was killed",
+    )
 }
 
 /// Runs one command with a timeout that never outlasts the run's deadline.

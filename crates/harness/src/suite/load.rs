@@ -198,6 +198,9 @@ impl SuitesRoots {
 
 /// Reads one suite folder: its scenarios and their prompt tiers.
 pub fn load_suite(dir: &Path) -> Result<Suite, SuiteError> {
+    // Absolute, so scenario folders stay valid from inside a workspace (scripts get them).
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = abs.as_path();
     let name = file_name(dir);
     let mut scenarios = Vec::new();
     for sdir in sorted_dirs(&dir.join("scenarios"))? {

@@ -57,6 +57,9 @@ pub struct Scenario {
     /// Validation commands whose failure makes a run unsuccessful (default: install and test).
     #[serde(default)]
     pub critical_commands: Option<Vec<String>>,
+    /// Budgets of the efficiency metric.
+    #[serde(default)]
+    pub efficiency: Option<EfficiencyBudgets>,
     // Descriptive keys: kept and shown, not acted on.
     #[serde(default)]
     pub tiers: Option<Value>,
@@ -70,6 +73,19 @@ pub struct Scenario {
     pub success_criteria: Option<Value>,
     #[serde(default)]
     pub hints: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Per-run budgets: the efficiency metric is 1 within them (defaults in the evaluator).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EfficiencyBudgets {
+    #[serde(default)]
+    pub tool_calls: Option<f64>,
+    #[serde(default)]
+    pub minutes: Option<f64>,
+    #[serde(default)]
+    pub tokens: Option<f64>,
     #[serde(flatten)]
     pub extra: Extra,
 }

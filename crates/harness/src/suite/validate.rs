@@ -452,6 +452,9 @@ pub fn unknown_keys(s: &Scenario) -> Vec<(String, serde_json::Value)> {
     if let Some(w) = &s.warmup {
         add("warmup", &w.extra);
     }
+    if let Some(e) = &s.efficiency {
+        add("efficiency", &e.extra);
+    }
     out
 }
 
