@@ -123,7 +123,7 @@ pub struct ExecArgs {
     pub outbox: Option<std::path::PathBuf>,
 
     /// Keep workspaces: `always` (the flag alone), `on-failure`, or `never` (default).
-    #[arg(long, env = "ZEBENCH_KEEP_WORKSPACE", num_args = 0..=1, default_missing_value = "always", default_value = "never")]
+    #[arg(long, env = "ZEBENCH_KEEP_WORKSPACE", num_args = 0..=1, require_equals = true, default_missing_value = "always", default_value = "never")]
     pub keep_workspace: String,
 
     /// Where workspaces are created (default: the system temp folder).

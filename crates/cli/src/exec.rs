@@ -72,6 +72,19 @@ fn keep_policy(exec: &ExecArgs) -> Result<KeepPolicy, Failure> {
         .map_err(|e: String| Failure::usage(anyhow!("--keep-workspace: {e}")))
 }
 
+/// Creates `--workspace-dir` when it does not exist yet.
+fn workspace_dir(exec: &ExecArgs) -> Result<(), Failure> {
+    if let Some(d) = &exec.workspace_dir {
+        std::fs::create_dir_all(d).map_err(|e| {
+            Failure::usage(anyhow!(
+                "--workspace-dir {}: cannot create it: {e}",
+                d.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 fn evaluator_set() -> Vec<Arc<dyn Evaluator>> {
     evaluators::default_set(crate::judge::from_env())
 }
@@ -112,7 +125,18 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         .map_err(Failure::usage)?;
     let scenario = load(&entry)?;
     let agents = build_agents(std::slice::from_ref(&spec))?;
+    if let ("scripted", Some(script)) = (spec.kind.as_str(), spec.model.as_deref()) {
+        let path = agent::scripted::ScriptedAgent::new(script).script_path(&entry.dir);
+        if !path.is_file() {
+            return Err(Failure::usage(anyhow!(
+                "--agent {}: no script at {} (name a script file, or put {script}.yaml in the scenario's agents/ folder)",
+                spec.label(),
+                path.display()
+            )));
+        }
+    }
     let keep = keep_policy(&args.exec)?;
+    workspace_dir(&args.exec)?;
     let exec = args.exec;
     runtime()?.block_on(async move {
         let sink = open_sink(&exec).await?;
@@ -282,6 +306,7 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
         shard,
     );
     let keep = keep_policy(&args.exec)?;
+    workspace_dir(&args.exec)?;
     let exec = args.exec.clone();
     runtime()?.block_on(async move {
         let sink = open_sink(&exec).await?;

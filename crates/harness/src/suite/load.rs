@@ -26,8 +26,12 @@ pub enum SuiteError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("suite {suite:?} not found under {roots}; `zebench list` shows the suites there, `--suites DIR` or {SUITES_ENV} adds a root")]
-    SuiteNotFound { suite: String, roots: String },
+    #[error("suite {suite:?} not found under {roots} (suites there: {available}); `--suites DIR` or {SUITES_ENV} adds a root")]
+    SuiteNotFound {
+        suite: String,
+        roots: String,
+        available: String,
+    },
     #[error("scenario {scenario:?} not found in suite {suite:?} ({dir}); it has: {available}")]
     ScenarioNotFound {
         suite: String,
@@ -175,9 +179,14 @@ impl SuitesRoots {
                 return load_suite(&dir);
             }
         }
+        let available = self
+            .suites()
+            .map(|v| list_or_none(v.iter().map(|s| s.name.as_str())))
+            .unwrap_or_else(|_| "none readable".into());
         Err(SuiteError::SuiteNotFound {
             suite: name.to_string(),
             roots: self.describe(),
+            available,
         })
     }
 
@@ -280,9 +289,26 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, SuiteError> {
             file: path.to_path_buf(),
             line,
             column,
-            message: first_line(&e.to_string()),
+            message: clean_yaml_message(&first_line(&e.to_string())),
         }
     })
+}
+
+/// serde-saphyr's message without its own `error: line N column M:` prefix (the location is
+/// printed once, as `file:line:column`).
+fn clean_yaml_message(m: &str) -> String {
+    let m = m.strip_prefix("error: ").unwrap_or(m);
+    if let Some(rest) = m.strip_prefix("line ") {
+        if let Some((loc, msg)) = rest.split_once(": ") {
+            if loc
+                .split_whitespace()
+                .all(|w| w == "column" || w.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return msg.to_string();
+            }
+        }
+    }
+    m.to_string()
 }
 
 fn first_line(s: &str) -> String {
