@@ -11,6 +11,7 @@ pub mod batch;
 pub mod diff;
 pub mod evaluators;
 pub mod oracle;
+pub mod pricing;
 pub mod process;
 pub mod runner;
 pub mod sink;

@@ -54,6 +54,8 @@ pub struct TranscriptEntry {
     pub is_error: bool,
 }
 
+pub mod api;
+pub mod cli;
 pub mod echo;
 pub mod scripted;
 
