@@ -139,6 +139,23 @@ pub struct ExecArgs {
     #[arg(long)]
     pub timeout_minutes: Option<f64>,
 
+    /// Config file (providers, limits, prices, named agents, judge). Default:
+    /// $XDG_CONFIG_HOME/zebench/zebench.toml when it exists.
+    #[arg(long, env = "ZEBENCH_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// API agents: model requests per run at most (config `limits.max_turns`, default 50).
+    #[arg(long)]
+    pub max_turns: Option<u32>,
+
+    /// API agents: input + output tokens per run at most (config `limits.max_tokens`).
+    #[arg(long)]
+    pub max_run_tokens: Option<u64>,
+
+    /// API agents: USD per run at most (config `limits.max_cost_usd`).
+    #[arg(long)]
+    pub max_run_cost: Option<f64>,
+
     /// Exit 1 unless the mean weighted score (0–10) reaches this.
     #[arg(long)]
     pub fail_under: Option<f64>,

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use zebench_core::{BatchUpsert, Timestamp};
-use zebench_harness::agent::{self, Agent};
+use zebench_harness::agent::{self, Agent, AgentFactory};
 use zebench_harness::batch::{self, AgentSpec, BatchOptions, Shard};
+use zebench_harness::config::Config;
 use zebench_harness::evaluators::{self, Evaluator};
+use zebench_harness::pricing::PriceTable;
 use zebench_harness::runner::{self, ErrorType, RunRequest};
 use zebench_harness::sink::{ResultSink, Stored};
 use zebench_harness::suite::{Scenario, ScenarioEntry, SuitesRoots};
@@ -85,15 +87,55 @@ fn workspace_dir(exec: &ExecArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn evaluator_set() -> Vec<Arc<dyn Evaluator>> {
-    evaluators::default_set(crate::judge::from_env())
+fn evaluator_set(config: &Config) -> Vec<Arc<dyn Evaluator>> {
+    evaluators::default_set(crate::judge::from_config(config))
 }
 
-fn build_agents(specs: &[AgentSpec]) -> Result<HashMap<AgentSpec, Arc<dyn Agent>>, Failure> {
+/// The config file, with the command line's limits applied over it.
+pub fn load_config(exec: &ExecArgs) -> Result<Config, Failure> {
+    let mut c = Config::load(exec.config.as_deref()).map_err(Failure::usage)?;
+    if let Some(t) = exec.max_turns {
+        c.limits.max_turns = t;
+    }
+    if let Some(t) = exec.max_run_tokens {
+        c.limits.max_tokens = Some(t);
+    }
+    if let Some(v) = exec.max_run_cost {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(Failure::usage(anyhow!(
+                "--max-run-cost must be a non-negative number of USD"
+            )));
+        }
+        c.limits.max_cost_usd = Some(v);
+    }
+    Ok(c)
+}
+
+/// Built-in prices, overridden by the config's `[pricing] file`.
+fn prices(config: &Config) -> Result<PriceTable, Failure> {
+    let mut table = PriceTable::builtin();
+    if let Some(f) = &config.pricing.file {
+        let path = config.resolve(f);
+        let overrides =
+            PriceTable::load_overrides(&path).map_err(|e| Failure::usage(anyhow!("{e}")))?;
+        table.merge(overrides);
+    }
+    Ok(table)
+}
+
+fn build_agents(
+    specs: &[AgentSpec],
+    config: &Config,
+) -> Result<HashMap<AgentSpec, Arc<dyn Agent>>, Failure> {
+    let factory = AgentFactory {
+        config: config.clone(),
+        prices: Arc::new(prices(config)?),
+    };
     let mut map = HashMap::new();
     for s in specs {
-        let a =
-            agent::build(s).map_err(|e| Failure::usage(anyhow!("--agent {}: {e}", s.label())))?;
+        let a = factory
+            .build(s)
+            .map_err(|e| Failure::usage(anyhow!("--agent {}: {e}", s.label())))?;
         map.insert(s.clone(), a);
     }
     Ok(map)
@@ -124,7 +166,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         .scenario(&args.suite, &args.scenario)
         .map_err(Failure::usage)?;
     let scenario = load(&entry)?;
-    let agents = build_agents(std::slice::from_ref(&spec))?;
+    let config = load_config(&args.exec)?;
+    let agents = build_agents(std::slice::from_ref(&spec), &config)?;
     if let ("scripted", Some(script)) = (spec.kind.as_str(), spec.model.as_deref()) {
         let path = agent::scripted::ScriptedAgent::new(script).script_path(&entry.dir);
         if !path.is_file() {
@@ -144,7 +187,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         cancel_on_ctrl_c(cancel.clone());
         let mut req = RunRequest::new(entry, scenario, &tier, agents[&spec].clone());
         req.batch_id = args.batch_id.clone();
-        req.evaluators = evaluator_set();
+        req.evaluators = evaluator_set(&config);
         req.keep = keep;
         req.workspace_parent = exec.workspace_dir.clone();
         req.command_timeout = Duration::from_secs_f64(exec.command_timeout.max(1.0));
@@ -276,7 +319,8 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
         .iter()
         .map(|a| AgentSpec::parse(a).map_err(|e| Failure::usage(anyhow!(e))))
         .collect::<Result<_, _>>()?;
-    let agents = build_agents(&specs)?;
+    let config = load_config(&args.exec)?;
+    let agents = build_agents(&specs, &config)?;
     let shard: Option<Shard> = args
         .shard
         .as_deref()
@@ -338,7 +382,7 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
             workspace_parent: exec.workspace_dir.clone(),
             command_timeout: Duration::from_secs_f64(exec.command_timeout.max(1.0)),
             run_timeout: exec.timeout_minutes.map(|m| Duration::from_secs_f64(m * 60.0)),
-            evaluators: evaluator_set(),
+            evaluators: evaluator_set(&config),
             cancel: cancel.clone(),
             skip,
             shard,

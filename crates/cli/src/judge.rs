@@ -1,13 +1,16 @@
 //! The LLM judge, when a provider is configured. The judge spends money, so it runs only when
-//! the user has given it a key: `ZEBENCH_JUDGE_PROVIDER` (anthropic, openai, openrouter) or,
-//! when unset, the first of OPENROUTER_API_KEY, ANTHROPIC_API_KEY, OPENAI_API_KEY that is set.
-//! `ZEBENCH_JUDGE_MODEL` is the model for scenarios that do not name one.
+//! the user has given it a key: `ZEBENCH_JUDGE_PROVIDER` or `[judge] provider` (anthropic,
+//! openai, openrouter) or, when neither is set, the first of OPENROUTER_API_KEY,
+//! ANTHROPIC_API_KEY, OPENAI_API_KEY that is set (in the environment or `[providers.*]` of
+//! zebench.toml). `ZEBENCH_JUDGE_MODEL` or `[judge] model` is the model for scenarios that do
+//! not name one.
 //!
 //! Without a provider, scenarios that enable the judge record an evaluator error saying how to
 //! configure one, instead of silently scoring without it.
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use zebench_harness::config::Config;
 use zebench_harness::evaluators::judge::LlmJudgeEvaluator;
 use zebench_harness::evaluators::{EvalContext, EvalError, Evaluator, EvaluatorOutcome};
 use zebench_provider::{ProviderConfig, ProviderKind};
@@ -18,22 +21,20 @@ const DEFAULT_MODELS: [(ProviderKind, &str); 3] = [
     (ProviderKind::OpenAi, "gpt-4o-mini"),
 ];
 
-fn set(var: &str) -> bool {
-    std::env::var(var).is_ok_and(|v| !v.trim().is_empty())
-}
-
 /// The judge evaluator for this environment (a stand-in that explains what is missing when no
 /// provider is configured).
-pub fn from_env() -> Option<Arc<dyn Evaluator>> {
-    let kind = match std::env::var("ZEBENCH_JUDGE_PROVIDER")
+pub fn from_config(config: &Config) -> Option<Arc<dyn Evaluator>> {
+    let set = |var: &str| config.lookup(var).is_some();
+    let chosen = std::env::var("ZEBENCH_JUDGE_PROVIDER")
         .ok()
         .filter(|v| !v.is_empty())
-    {
+        .or_else(|| config.judge.provider.clone());
+    let kind = match chosen {
         Some(k) => match k.parse::<ProviderKind>() {
             Ok(k) => Some(k),
             Err(e) => {
                 return Some(Arc::new(Unavailable(format!(
-                    "ZEBENCH_JUDGE_PROVIDER: {e}"
+                    "judge provider (ZEBENCH_JUDGE_PROVIDER or [judge] provider): {e}"
                 ))))
             }
         },
@@ -47,13 +48,15 @@ pub fn from_env() -> Option<Arc<dyn Evaluator>> {
             "LLM judge not run: no provider key (set OPENROUTER_API_KEY, ANTHROPIC_API_KEY or OPENAI_API_KEY, or ZEBENCH_JUDGE_PROVIDER)".into(),
         )));
     };
-    let provider = match ProviderConfig::from_env(kind).and_then(|c| c.build()) {
-        Ok(p) => p,
-        Err(e) => return Some(Arc::new(Unavailable(format!("LLM judge not run: {e}")))),
-    };
+    let provider =
+        match ProviderConfig::from_lookup(kind, |v| config.lookup(v)).and_then(|c| c.build()) {
+            Ok(p) => p,
+            Err(e) => return Some(Arc::new(Unavailable(format!("LLM judge not run: {e}")))),
+        };
     let model = std::env::var("ZEBENCH_JUDGE_MODEL")
         .ok()
         .filter(|m| !m.is_empty())
+        .or_else(|| config.judge.model.clone())
         .unwrap_or_else(|| {
             DEFAULT_MODELS
                 .iter()

@@ -55,7 +55,8 @@ fn keys(args: &ServeArgs) -> Vec<ApiKey> {
 }
 
 /// `ZEBENCH_*` variables zebench reads; any other is most likely a typo worth a warning.
-const KNOWN_ENV: [&str; 12] = [
+const KNOWN_ENV: [&str; 13] = [
+    "ZEBENCH_CONFIG",
     "ZEBENCH_BIND",
     "ZEBENCH_SUITES",
     "ZEBENCH_OUTBOX",

@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod batch;
+pub mod config;
 pub mod diff;
 pub mod evaluators;
 pub mod oracle;

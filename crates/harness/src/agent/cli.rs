@@ -1,13 +1,36 @@
 //! Agents that bring their own tools: Claude Code and any CLI agent from a command template.
 //!
-//! (API fixed; implementation being written.)
+//! Both run as one shell command in the workspace through [`crate::process::run_command`]
+//! (own process group, killed on timeout or cancel, output capped). The prompt is written to a
+//! file in a private temporary folder outside the workspace and fed on stdin or named on the
+//! command line, never pasted into the command unquoted.
+//!
+//! - [`ClaudeCodeAgent`] runs `claude -p` and reads its `stream-json` or `json` output: the
+//!   transcript (messages, tool calls and results), usage, cost, turns and the final message.
+//! - [`CmdAgent`] runs any command template ([`CmdConfig::command`]) with the placeholders
+//!   `{prompt_file}`, `{prompt}`, `{workspace}` and `{model}` substituted shell-quoted, and can
+//!   read usage from JSON lines (e.g. `codex exec --json`).
+//!
+//! Timing: output is parsed after the process has ended, so transcript entries carry the time of
+//! the `timestamp` field of their line when there is one, and otherwise the time of the last
+//! entry that had one (0 when none did): treat `at_ms` of CLI agents as approximate.
+
+mod claude;
+mod cmd;
+mod common;
+#[cfg(test)]
+mod tests;
+
+pub use claude::ClaudeCodeAgent;
+pub use cmd::{render_command, CmdAgent, TOOL_CALL_TYPES};
+pub use common::shell_quote;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// How Claude Code runs (`claude -p`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClaudeCodeConfig {
     /// The executable (default `claude`, looked up on PATH).
     pub binary: PathBuf,
@@ -43,7 +66,7 @@ impl Default for ClaudeCodeConfig {
 
 /// Any CLI agent: a shell command template run in the workspace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CmdConfig {
     /// `sh -c` template. Placeholders (shell-quoted when substituted): `{prompt_file}`,
     /// `{prompt}`, `{workspace}`, `{model}`.

@@ -127,18 +127,180 @@ impl AgentReport {
 }
 
 /// Agent kinds this build can run.
-pub const AVAILABLE: &str = "echo, scripted:SCRIPT";
+pub const AVAILABLE: &str = "echo, scripted:SCRIPT, anthropic[:MODEL], openai[:MODEL], openrouter[:MODEL], claude-code[:MODEL], cmd:NAME (a named agent from zebench.toml)";
 
-/// Builds the agent an `AGENT[:MODEL]` spec names.
-pub fn build(spec: &crate::batch::AgentSpec) -> Result<std::sync::Arc<dyn Agent>, AgentError> {
-    match (spec.kind.as_str(), spec.model.as_deref()) {
-        ("echo", _) => Ok(std::sync::Arc::new(echo::EchoAgent)),
-        ("scripted", Some(script)) => Ok(std::sync::Arc::new(scripted::ScriptedAgent::new(script))),
-        ("scripted", None) => Err(AgentError::Config(
-            "the scripted agent needs a script: scripted:NAME (the scenario's agents/NAME.yaml) or scripted:path/to/script.yaml".into(),
-        )),
-        (kind, _) => Err(AgentError::Config(format!(
-            "unknown agent {kind:?}; available: {AVAILABLE}"
-        ))),
+/// Default models when a spec names none.
+pub const DEFAULT_MODELS: [(&str, &str); 3] = [
+    ("anthropic", "claude-sonnet-4-5"),
+    ("openai", "gpt-5"),
+    ("openrouter", "anthropic/claude-sonnet-4.5"),
+];
+
+/// What agents are built from: the config file (provider keys, limits, named agents) and the
+/// price table.
+pub struct AgentFactory {
+    pub config: crate::config::Config,
+    pub prices: std::sync::Arc<crate::pricing::PriceTable>,
+}
+
+impl AgentFactory {
+    /// Builds the agent an `AGENT[:MODEL]` spec names.
+    pub fn build(
+        &self,
+        spec: &crate::batch::AgentSpec,
+    ) -> Result<std::sync::Arc<dyn Agent>, AgentError> {
+        use std::sync::Arc;
+        let model = spec.model.as_deref();
+        match spec.kind.as_str() {
+            "echo" => Ok(Arc::new(echo::EchoAgent)),
+            "scripted" => match model {
+                Some(script) => Ok(Arc::new(scripted::ScriptedAgent::new(script))),
+                None => Err(AgentError::Config(
+                    "the scripted agent needs a script: scripted:NAME (the scenario's agents/NAME.yaml) or scripted:path/to/script.yaml".into(),
+                )),
+            },
+            kind @ ("anthropic" | "openai" | "openrouter") => {
+                self.api_agent(kind, model, &self.config.limits, &toml::Table::new())
+            }
+            "claude-code" => {
+                let mut cfg = self.config.claude_code.clone();
+                if let Some(m) = model {
+                    cfg.model = Some(m.to_string());
+                }
+                Ok(Arc::new(cli::ClaudeCodeAgent::new(cfg)))
+            }
+            "cmd" => {
+                let name = model.ok_or_else(|| {
+                    AgentError::Config("cmd needs a name: cmd:NAME, defined as [agents.NAME] in zebench.toml".into())
+                })?;
+                self.named(name, None)
+            }
+            other if self.config.agents.contains_key(other) => self.named(other, model),
+            other => Err(AgentError::Config(format!(
+                "unknown agent {other:?}; available: {AVAILABLE}{}",
+                self.named_list()
+            ))),
+        }
     }
+
+    fn named_list(&self) -> String {
+        if self.config.agents.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; named in the config: {}",
+                self.config
+                    .agents
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+
+    /// A named agent from `[agents.NAME]`; `model` overrides its model.
+    fn named(
+        &self,
+        name: &str,
+        model: Option<&str>,
+    ) -> Result<std::sync::Arc<dyn Agent>, AgentError> {
+        use std::sync::Arc;
+        let def = self.config.agents.get(name).ok_or_else(|| {
+            AgentError::Config(format!(
+                "no agent named {name:?}: define [agents.{name}] in zebench.toml{}",
+                self.named_list()
+            ))
+        })?;
+        let bad = |e: toml::de::Error| {
+            AgentError::Config(format!("[agents.{name}]: {}", e.to_string().trim()))
+        };
+        let mut settings = def.settings.clone();
+        if let Some(m) = model {
+            settings.insert("model".into(), toml::Value::String(m.to_string()));
+        }
+        match def.kind.as_str() {
+            "cmd" => {
+                let cfg: cli::CmdConfig = settings.try_into().map_err(bad)?;
+                if cfg.command.trim().is_empty() {
+                    return Err(AgentError::Config(format!("[agents.{name}]: `command` is required for kind = \"cmd\"")));
+                }
+                Ok(Arc::new(cli::CmdAgent::new(name, cfg)))
+            }
+            "claude-code" => {
+                let cfg: cli::ClaudeCodeConfig = settings.try_into().map_err(bad)?;
+                Ok(Arc::new(cli::ClaudeCodeAgent::new(cfg)))
+            }
+            kind @ ("anthropic" | "openai" | "openrouter") => {
+                let model = settings
+                    .remove("model")
+                    .and_then(|v| v.as_str().map(str::to_string));
+                self.api_agent(kind, model.as_deref(), &self.config.limits, &settings)
+            }
+            other => Err(AgentError::Config(format!(
+                "[agents.{name}]: unknown kind {other:?} (cmd, claude-code, anthropic, openai, openrouter)"
+            ))),
+        }
+    }
+
+    fn api_agent(
+        &self,
+        kind: &str,
+        model: Option<&str>,
+        base: &api::Limits,
+        overrides: &toml::Table,
+    ) -> Result<std::sync::Arc<dyn Agent>, AgentError> {
+        use zebench_provider::{ProviderConfig, ProviderKind};
+        let pk: ProviderKind = kind
+            .parse()
+            .map_err(|e| AgentError::Config(format!("{e}")))?;
+        let mut pc = ProviderConfig::from_lookup(pk, |v| self.config.lookup(v)).map_err(|e| {
+            AgentError::Config(format!(
+                "{e} (or [providers.{kind}] api_key in zebench.toml)"
+            ))
+        })?;
+        if let Some(p) = self.config.providers.get(kind) {
+            if let Some(t) = p.timeout_seconds.filter(|t| t.is_finite() && *t > 0.0) {
+                pc.timeout = std::time::Duration::from_secs_f64(t);
+            }
+            if let Some(r) = p.max_retries {
+                pc.max_retries = r;
+            }
+        }
+        let provider = pc.build().map_err(|e| AgentError::Config(e.to_string()))?;
+        let model = model
+            .map(str::to_string)
+            .or_else(|| {
+                DEFAULT_MODELS
+                    .iter()
+                    .find(|(k, _)| *k == kind)
+                    .map(|(_, m)| m.to_string())
+            })
+            .unwrap_or_default();
+        let mut limits = base.clone();
+        if !overrides.is_empty() {
+            let mut merged =
+                toml::Table::try_from(base).map_err(|e| AgentError::Config(e.to_string()))?;
+            merged.extend(overrides.clone());
+            limits = merged.try_into().map_err(|e: toml::de::Error| {
+                AgentError::Config(format!("agent limits: {}", e.to_string().trim()))
+            })?;
+        }
+        Ok(std::sync::Arc::new(api::ApiAgent::new(
+            kind,
+            provider,
+            model,
+            limits,
+            self.prices.clone(),
+        )))
+    }
+}
+
+/// Builds an agent with the default configuration (no config file; keys from the environment).
+pub fn build(spec: &crate::batch::AgentSpec) -> Result<std::sync::Arc<dyn Agent>, AgentError> {
+    AgentFactory {
+        config: crate::config::Config::default(),
+        prices: std::sync::Arc::new(crate::pricing::PriceTable::builtin()),
+    }
+    .build(spec)
 }

@@ -197,9 +197,15 @@ pub(super) async fn execute(
                 _ => crate::agent::AgentReport::default(),
             };
             report.tool_calls = report.tool_calls.max(rec.tool_calls);
-            report.questions = rec.questions;
-            report.commands = rec.commands;
-            report.stop_reason = "error".into();
+            if report.questions.is_empty() {
+                report.questions = rec.questions;
+            }
+            if report.commands.is_empty() {
+                report.commands = rec.commands;
+            }
+            if report.stop_reason.is_empty() {
+                report.stop_reason = "error".into();
+            }
             report.final_message = Some(message.clone());
             st.lock().unwrap().agent = Some(report);
             done(false);
