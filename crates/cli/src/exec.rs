@@ -87,8 +87,11 @@ fn workspace_dir(exec: &ExecArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn evaluator_set(config: &Config) -> Vec<Arc<dyn Evaluator>> {
-    evaluators::default_set(crate::judge::from_config(config))
+fn evaluator_set(config: &Config) -> Result<Vec<Arc<dyn Evaluator>>, Failure> {
+    let prices = Arc::new(prices(config)?);
+    Ok(evaluators::default_set(crate::judge::from_config(
+        config, prices,
+    )))
 }
 
 /// The config file, with the command line's limits applied over it.
@@ -187,7 +190,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         cancel_on_ctrl_c(cancel.clone());
         let mut req = RunRequest::new(entry, scenario, &tier, agents[&spec].clone());
         req.batch_id = args.batch_id.clone();
-        req.evaluators = evaluator_set(&config);
+        req.evaluators = evaluator_set(&config)?;
         req.keep = keep;
         req.workspace_parent = exec.workspace_dir.clone();
         req.command_timeout = Duration::from_secs_f64(exec.command_timeout.max(1.0));
@@ -382,7 +385,7 @@ pub fn batch(args: BatchArgs) -> Result<(), Failure> {
             workspace_parent: exec.workspace_dir.clone(),
             command_timeout: Duration::from_secs_f64(exec.command_timeout.max(1.0)),
             run_timeout: exec.timeout_minutes.map(|m| Duration::from_secs_f64(m * 60.0)),
-            evaluators: evaluator_set(&config),
+            evaluators: evaluator_set(&config)?,
             cancel: cancel.clone(),
             skip,
             shard,

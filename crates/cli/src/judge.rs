@@ -13,6 +13,7 @@ use std::sync::Arc;
 use zebench_harness::config::Config;
 use zebench_harness::evaluators::judge::LlmJudgeEvaluator;
 use zebench_harness::evaluators::{EvalContext, EvalError, Evaluator, EvaluatorOutcome};
+use zebench_harness::pricing::PriceTable;
 use zebench_provider::{ProviderConfig, ProviderKind};
 
 const DEFAULT_MODELS: [(ProviderKind, &str); 3] = [
@@ -23,7 +24,7 @@ const DEFAULT_MODELS: [(ProviderKind, &str); 3] = [
 
 /// The judge evaluator for this environment (a stand-in that explains what is missing when no
 /// provider is configured).
-pub fn from_config(config: &Config) -> Option<Arc<dyn Evaluator>> {
+pub fn from_config(config: &Config, prices: Arc<PriceTable>) -> Option<Arc<dyn Evaluator>> {
     let set = |var: &str| config.lookup(var).is_some();
     let chosen = std::env::var("ZEBENCH_JUDGE_PROVIDER")
         .ok()
@@ -64,7 +65,9 @@ pub fn from_config(config: &Config) -> Option<Arc<dyn Evaluator>> {
                 .map(|(_, m)| m.to_string())
                 .unwrap_or_default()
         });
-    Some(Arc::new(LlmJudgeEvaluator::new(provider, model)))
+    Some(Arc::new(
+        LlmJudgeEvaluator::new(provider, model).with_prices(prices),
+    ))
 }
 
 /// Reports, for scenarios that enable the judge, why it did not run.

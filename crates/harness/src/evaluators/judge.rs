@@ -33,6 +33,8 @@ const ANSWER_FORMAT: &str = r#"{"scores": [{"category": "<category name as liste
 pub struct LlmJudgeEvaluator {
     provider: Arc<dyn Provider>,
     default_model: String,
+    /// Prices the judge's tokens when the provider reports no cost (Anthropic, OpenAI).
+    prices: Option<Arc<crate::pricing::PriceTable>>,
 }
 
 impl LlmJudgeEvaluator {
@@ -41,7 +43,14 @@ impl LlmJudgeEvaluator {
         LlmJudgeEvaluator {
             provider,
             default_model: default_model.into(),
+            prices: None,
         }
+    }
+
+    /// Prices the judge's own tokens from `prices` when the provider reports no cost.
+    pub fn with_prices(mut self, prices: Arc<crate::pricing::PriceTable>) -> Self {
+        self.prices = Some(prices);
+        self
     }
 
     async fn call(
@@ -444,10 +453,18 @@ impl Evaluator for LlmJudgeEvaluator {
         let usage = EvaluatorUsage {
             tokens_in: responses.iter().map(|r| r.usage.input_tokens).sum(),
             tokens_out: responses.iter().map(|r| r.usage.output_tokens).sum(),
+            // Each answer's reported cost, else its price from the table; unknown if any is.
             cost_usd: responses
                 .iter()
-                .filter_map(|r| r.cost_usd)
-                .reduce(|a, b| a + b),
+                .map(|r| {
+                    r.cost_usd.or_else(|| {
+                        let p = self.prices.as_ref()?;
+                        p.cost(&req.model, &r.usage)
+                            .or_else(|| p.cost(&r.model, &r.usage))
+                    })
+                })
+                .collect::<Option<Vec<f64>>>()
+                .map(|v| v.iter().sum()),
         };
         let details = json!({
             "provider": self.provider.name(),
