@@ -243,11 +243,21 @@ fn claude_code_records_the_fake_clis_usage_cost_and_tool_calls() {
         ),
     )
     .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let judge = rt
+        .block_on(ScriptedServer::start(vec![ScriptedReply::anthropic_text(
+            &judge_answer(),
+            4000,
+            300,
+        )]))
+        .unwrap();
     let run = run_json(
         &sb,
         &[
             ("ZEBENCH_CONFIG", config.display().to_string()),
             ("ANTHROPIC_API_KEY", "sk-ant-cc".into()),
+            // The judge uses the same key: keep it on loopback.
+            ("ANTHROPIC_BASE_URL", judge.base_url()),
         ],
         "claude-code",
     );
@@ -268,4 +278,5 @@ fn claude_code_records_the_fake_clis_usage_cost_and_tool_calls() {
         .collect();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0]["tool"], "Bash");
+    assert_judged_apart(&run, 4000, 300);
 }
