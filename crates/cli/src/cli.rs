@@ -48,6 +48,109 @@ pub enum Command {
     Batch(BatchArgs),
     /// Deliver results queued in the outbox while the server was unreachable.
     Sync(SyncArgs),
+    /// The offline demo: run the bundled suites with scripted agents, then serve the dashboard.
+    #[command(
+        after_help = "Runs two batches of the bundled `starter` suite (scripted solve/sloppy/fail agents and echo, every tier)\ninto the embedded database, then serves the API and dashboard. No keys or network needed."
+    )]
+    Demo(DemoArgs),
+    /// Export runs with their evaluations and telemetry from the local database (JSONL or CSV).
+    #[command(
+        after_help = "Same formats and filters as GET /api/export. --since/--until take YYYY-MM-DD (UTC; --until includes that day), ISO-8601 or epoch ms.\nExamples:\n  zebench export > runs.jsonl\n  zebench export --format csv --agent anthropic --since 2026-03-01 -o march.csv"
+    )]
+    Export(ExportArgs),
+    /// Import runs from a ze-benchmarks SQLite database or a zebench JSON Lines export.
+    #[command(
+        after_help = "The kind of FILE is detected from its content. Importing is idempotent: runs already stored\nwith the same content are skipped; runs stored with other content are reported as conflicts.\nExit codes: 0 done (conflicts and skipped rows are reported), 1 with --strict when any run was\nskipped or conflicted, 2 unreadable or unknown file, 3 database failure.\nExamples:\n  zebench import benchmark-report/public/benchmarks.db\n  zebench import runs.jsonl --dry-run"
+    )]
+    Import(ImportArgs),
+}
+
+/// Output format of `zebench export`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One {"run","evaluations","telemetry"} object per line.
+    Jsonl,
+    /// One row per run; evaluations as a JSON column.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    /// Write to FILE instead of stdout (replaced only once the export is complete).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Database (default: the embedded one, as `serve`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[arg(long)]
+    pub suite: Option<String>,
+    #[arg(long)]
+    pub scenario: Option<String>,
+    #[arg(long)]
+    pub tier: Option<String>,
+    #[arg(long)]
+    pub agent: Option<String>,
+    #[arg(long)]
+    pub model: Option<String>,
+    /// completed, failed, running or incomplete.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub batch_id: Option<String>,
+    /// Runs started at or after this time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Runs started before this time (a bare date includes that whole day).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Stop after this many runs.
+    #[arg(long)]
+    pub max: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A ze-benchmarks SQLite database, or a JSON Lines file from `zebench export`/`GET /api/export`.
+    pub file: std::path::PathBuf,
+    /// Database to import into (default: the embedded one, as `serve`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Read and check everything, report what would be imported, store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 1 when any run conflicts with a stored one or any row was skipped as invalid.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Address to serve the dashboard on.
+    #[arg(long, env = "ZEBENCH_BIND", default_value = "127.0.0.1:8787")]
+    pub bind: SocketAddr,
+    /// Database (default: the embedded one, as `serve`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Suites root holding the demo suite (default: ./suites and the bundled suites).
+    #[arg(long = "suites", value_name = "DIR")]
+    pub suites: Vec<std::path::PathBuf>,
+    /// The suite to run.
+    #[arg(long, default_value = "starter")]
+    pub suite: String,
+    /// Runs at the same time (default: the number of CPUs).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Repeats per cell in each of the two batches.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Fill the database and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// Where suites are looked up.

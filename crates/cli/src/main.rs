@@ -16,7 +16,10 @@ macro_rules! out {
 }
 
 mod cli;
+mod demo;
 mod exec;
+mod export;
+mod import;
 mod judge;
 mod logging;
 mod paths;
@@ -74,6 +77,9 @@ fn main() -> ExitCode {
         cli::Command::Run(a) => exec::run(a),
         cli::Command::Batch(a) => exec::batch(a),
         cli::Command::Sync(a) => sync::run(a),
+        cli::Command::Demo(a) => demo::run(a),
+        cli::Command::Export(a) => export::run(a),
+        cli::Command::Import(a) => import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -115,7 +115,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         "zebench {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")
     );
-    eprintln!("zebench API on http://{addr}  (health: http://{addr}/health, OpenAPI: http://{addr}/api/openapi.json)");
+    eprintln!("zebench API on http://{addr}  (dashboard: http://{addr}/, health: http://{addr}/health, OpenAPI: http://{addr}/api/openapi.json)");
     zebench_server::serve(listener, state)
         .await
         .context("server failed")

@@ -8,6 +8,7 @@ mod cache;
 pub mod config;
 mod cors;
 pub mod error;
+pub mod export_format;
 mod extract;
 pub mod openapi;
 mod routes;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(timed)
         .merge(routes::streaming(state.clone()))
+        .merge(zebench_web::router(state.store.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

@@ -21,9 +21,19 @@ pub enum StoreError {
     /// A stored value could not be decoded (a corrupted or foreign row).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// A paging cursor the store did not hand out, or one handed out for another sort order
+    /// (HTTP 400, like an unparsable [`crate::Cursor`]). The message says which.
+    #[error("{0}")]
+    InvalidCursor(String),
 }
 
 impl StoreError {
+    /// True when the request itself was wrong (a bad cursor): HTTP 400, and retrying the same
+    /// request cannot help.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(self, StoreError::InvalidCursor(_))
+    }
+
     /// True when the database could not be reached or the pool is exhausted or closed: the
     /// request may succeed later (HTTP 503), nothing is wrong with it.
     pub fn is_unavailable(&self) -> bool {

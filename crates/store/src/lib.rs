@@ -9,6 +9,7 @@ mod chunking;
 mod error;
 pub mod events;
 mod filter;
+mod grid;
 mod postgres;
 mod rollup;
 mod rows;
@@ -19,6 +20,7 @@ pub mod testing;
 pub use error::{Result, StoreError};
 pub use events::Event;
 pub use filter::{Cursor, Page, RunFilter};
+pub use grid::{EvaluatorBucket, GridKey, GridRow, RunRow, RunSort, SortedPage};
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -385,6 +387,53 @@ impl Store {
     ) -> Result<Vec<BreakdownRow>> {
         let rows = on_backend!(self, b => b.live_breakdown(dim, filter).await)?;
         Ok(rows.into_iter().map(|r| r.into_breakdown(dim)).collect())
+    }
+
+    /// Runs grouped by `keys` (in that order; no keys: one row over every matching run), with
+    /// counts, score means and spreads, telemetry sums and the first and last start. Runs
+    /// match `filter` (as in [`Store::list_runs`]) and, when `batches` is not empty, belong to
+    /// one of those batches. Groups come ordered by their keys ascending, missing values
+    /// (`None`) last, at most `limit` of them. Text keys order by bytes on both backends.
+    ///
+    /// Computed from the runs in one statement. Without filters that reads every run; the
+    /// [`GridKey::ErrorType`] key also parses the metadata of runs that mention `errorType`.
+    pub async fn grid(
+        &self,
+        filter: &RunFilter,
+        batches: &[String],
+        keys: &[GridKey],
+        limit: u32,
+    ) -> Result<Vec<GridRow>> {
+        on_backend!(self, b => b.grid(filter, batches, keys, limit).await)
+    }
+
+    /// Evaluations of the matching runs (as for [`Store::grid`]), counted per evaluator and
+    /// tenth of the normalized score, ordered by evaluator then bucket. Empty buckets are left
+    /// out.
+    pub async fn evaluator_histogram(
+        &self,
+        filter: &RunFilter,
+        batches: &[String],
+    ) -> Result<Vec<EvaluatorBucket>> {
+        on_backend!(self, b => b.evaluator_histogram(filter, batches).await)
+    }
+
+    /// Matching runs in `sort` order with their telemetry figures, `limit` (1 to 500) at a
+    /// time, after `cursor` (the `next` of the previous page, for the same sort and filters).
+    ///
+    /// `search` keeps runs whose run id, scenario, suite, agent or model contains it, ignoring
+    /// ASCII case (PostgreSQL also folds other letters); `%`, `_` and `\` match themselves.
+    /// A cursor the store did not hand out, or handed out for another sort, is refused with
+    /// [`StoreError::InvalidCursor`].
+    pub async fn list_runs_sorted(
+        &self,
+        filter: &RunFilter,
+        search: Option<&str>,
+        sort: RunSort,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<SortedPage> {
+        on_backend!(self, b => b.list_runs_sorted(filter, search, sort, limit, cursor).await)
     }
 
     /// The artifacts of a run; `None` when the run does not exist.

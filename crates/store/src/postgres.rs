@@ -13,6 +13,23 @@ const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 /// Refreshes planner statistics.
 const ANALYZE_SQL: &str = "ANALYZE";
 const DAY_SQL: &str = "to_char(to_timestamp(r.started_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+/// The `errorType` string of a run's metadata, else NULL. `runs.metadata` is TEXT, and the
+/// store only ever writes it as `serde_json::to_string` of a JSON object (or NULL), so
+/// anything starting with `{` parses as `json`. One thing serde_json emits that PostgreSQL's
+/// `->>` refuses is the escape `\u0000` (anywhere in the document, not just in the extracted
+/// value), so it is replaced first; the result stays valid JSON. A guard against the parse
+/// failing any other way would need `pg_input_is_valid` (PostgreSQL 16). `json`, not `jsonb`:
+/// one field is read, so the document need not be converted.
+const ERROR_TYPE_SQL: &str = "CASE WHEN r.metadata LIKE '{%' AND r.metadata LIKE '%\"errorType\"%' THEN \
+    CASE WHEN json_typeof(replace(r.metadata, E'\\\\u0000', E'\\\\ufffd')::json -> 'errorType') = 'string' \
+    THEN replace(r.metadata, E'\\\\u0000', E'\\\\ufffd')::json ->> 'errorType' END END";
+/// Appended to text keys whose order must match SQLite's byte order, whatever the database's
+/// collation.
+const TEXT_ORDER: &str = " COLLATE \"C\"";
+/// Case-insensitive pattern match; backslash is PostgreSQL's default LIKE escape character,
+/// so no ESCAPE clause (whose literal would depend on `standard_conforming_strings`).
+const SEARCH_LIKE: &str = "ILIKE";
+const SEARCH_ESCAPE: &str = "";
 
 pub(crate) struct Backend {
     pub(crate) read: Pool<Db>,
@@ -108,3 +125,4 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 include!("queries.rs");
+include!("dashboard_sql.rs");

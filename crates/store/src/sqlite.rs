@@ -15,6 +15,17 @@ const READ_SNAPSHOT: &str = "BEGIN";
 /// Refreshes planner statistics.
 const ANALYZE_SQL: &str = "PRAGMA optimize=0x10002";
 const DAY_SQL: &str = "strftime('%Y-%m-%d', r.started_at / 1000, 'unixepoch')";
+/// The `errorType` string of a run's metadata, else NULL (also for text that is not JSON).
+/// The cheap substring test spares parsing the metadata of runs that have no error type.
+const ERROR_TYPE_SQL: &str = "CASE WHEN r.metadata LIKE '%\"errorType\"%' THEN \
+    CASE WHEN json_valid(r.metadata) AND json_type(r.metadata, '$.errorType') = 'text' \
+    THEN json_extract(r.metadata, '$.errorType') END END";
+/// Appended to text keys whose order must match the other backend: SQLite compares bytes.
+const TEXT_ORDER: &str = "";
+/// Case-insensitive pattern match (SQLite's LIKE folds ASCII letters only), and the escape
+/// character the patterns use.
+const SEARCH_LIKE: &str = "LIKE";
+const SEARCH_ESCAPE: &str = " ESCAPE '\\'";
 
 pub(crate) struct Backend {
     pub(crate) read: Pool<Db>,
@@ -124,3 +135,4 @@ async fn begin_write(pool: &Pool<Db>) -> crate::Result<Transaction<'static, Db>>
 }
 
 include!("queries.rs");
+include!("dashboard_sql.rs");
