@@ -7,6 +7,7 @@
 //! `bench/run.sh` drives these against `zebench serve` on SQLite and PostgreSQL.
 
 mod harness;
+mod pages;
 mod payload;
 
 use anyhow::{bail, Context, Result};
@@ -72,6 +73,13 @@ enum Cmd {
         #[arg(long, default_value = "sleep 1")]
         command: String,
     },
+    /// Dashboard pages: render latency and first-load transfer per page.
+    Pages {
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        url: String,
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
+    },
     /// Measure read latency of each endpoint.
     Read {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
@@ -85,6 +93,8 @@ enum Cmd {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // reqwest is built without a default TLS provider across the workspace (see the client).
+    zebench_client::install_tls_provider();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         match cli.cmd {
@@ -96,6 +106,7 @@ fn main() -> Result<()> {
                 bulk,
                 prefix,
             } => ingest(&url, &key, concurrency, seconds, bulk, &prefix).await,
+            Cmd::Pages { url, requests } => pages::pages(&url, requests).await,
             Cmd::HarnessOverhead {
                 files,
                 runs,
