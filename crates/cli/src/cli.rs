@@ -48,6 +48,11 @@ pub enum Command {
     Batch(BatchArgs),
     /// Deliver results queued in the outbox while the server was unreachable.
     Sync(SyncArgs),
+    /// Compare batch B against batch A: paired difference, interval, p-value, verdict.
+    #[command(
+        after_help = "Exit codes: 0; 1 with --fail-on-regression when B is a regression; 2 bad input; 3 database or server unreachable.\nHow to read every number: docs/statistics.md"
+    )]
+    Compare(CompareArgs),
     /// The offline demo: run the bundled suites with scripted agents, then serve the dashboard.
     #[command(
         after_help = "Runs two batches of the bundled `starter` suite (scripted solve/sloppy/fail agents and echo, every tier)\ninto the embedded database, then serves the API and dashboard. No keys or network needed."
@@ -391,4 +396,27 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "ZEBENCH_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The baseline batch.
+    pub a: String,
+    /// The batch compared against it.
+    pub b: String,
+    /// Exit 1 when B is a regression (the 95% interval of B − A is below zero).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Points (0–10) a difference must exceed to count as a regression or improvement.
+    #[arg(long, default_value_t = 0.0)]
+    pub threshold: f64,
+    /// Local database (default: the embedded one).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Ask a server instead of the local database.
+    #[arg(long, env = "ZE_BENCHMARKS_WORKER_URL")]
+    pub worker_url: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -16,6 +16,7 @@ macro_rules! out {
 }
 
 mod cli;
+mod compare;
 mod demo;
 mod exec;
 mod export;
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
         cli::Command::Batch(a) => exec::batch(a),
         cli::Command::Sync(a) => sync::run(a),
         cli::Command::Demo(a) => demo::run(a),
+        cli::Command::Compare(a) => compare::run(a),
         cli::Command::Export(a) => export::run(a),
         cli::Command::Import(a) => import::run(a),
     };

@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         crate::routes::stats::totals,
         crate::routes::stats::agents,
         crate::routes::breakdowns::get,
+        crate::routes::compare::get,
         crate::routes::export::get,
         crate::routes::events::stream,
         crate::routes::results::create,

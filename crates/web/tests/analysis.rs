@@ -230,9 +230,9 @@ async fn compare_shows_summaries_deltas_and_paired_difference() {
     );
     // Plain words: deltas +3 +1 -3 +1 +1 +1 → mean +0.67, 5 up, 1 down.
     assert!(
-        html.contains(
-            "batch-two vs batch-one: paired difference over 6 shared cells: +0.67 mean weighted score; 5 improved, 1 regressed, 0 unchanged."
-        ),
+        html.contains("batch-two vs batch-one: ")
+            && html.contains("mean difference +0.67 points")
+            && html.contains("over 6 shared cells; 5 improved, 1 regressed, 0 tied."),
         "{html}"
     );
     assert_escaped("compare", &html);
@@ -240,7 +240,7 @@ async fn compare_shows_summaries_deltas_and_paired_difference() {
     // The other order flips the signs.
     let (_, html) = get(&app, "/batches/compare?ids=batch-two&ids=batch-one").await;
     assert!(
-        html.contains("-0.67 mean weighted score; 1 improved, 5 regressed"),
+        html.contains("mean difference -0.67 points") && html.contains("1 improved, 5 regressed"),
         "{html}"
     );
     // Filters narrow the comparison.
@@ -249,7 +249,11 @@ async fn compare_shows_summaries_deltas_and_paired_difference() {
         "/batches/compare?ids=batch-one&ids=batch-two&suite=update-deps",
     )
     .await;
-    assert!(html.contains("paired difference over 2 shared cells: +1.00 mean weighted score; 2 improved, 0 regressed"), "{html}");
+    assert!(
+        html.contains("mean difference +1.00 points")
+            && html.contains("over 2 shared cells; 2 improved, 0 regressed"),
+        "{html}"
+    );
     assert!(!html.contains("starter/s1"), "{html}");
 }
 

@@ -41,6 +41,9 @@ mod rng;
 
 use serde::{Deserialize, Serialize};
 
+pub mod compare;
+
+pub use compare::{compare_runs, RunsComparison};
 pub use dist::{normal_cdf, normal_quantile, t_cdf, t_quantile, valid_level};
 pub use flake::{flake_score, flake_score_from_counts};
 pub use mean::{clustered_mean_se, mean_ci, t_interval, ClusteredMean, MeanCi};

@@ -3,6 +3,7 @@
 pub(crate) mod artifacts;
 pub(crate) mod batches;
 pub(crate) mod breakdowns;
+pub(crate) mod compare;
 pub(crate) mod events;
 pub(crate) mod export;
 pub(crate) mod health;
@@ -37,6 +38,7 @@ pub(crate) fn timed(state: AppState) -> Router {
         .route("/api/stats", get(stats::totals))
         .route("/api/stats/agents", get(stats::agents))
         .route("/api/breakdowns/{dimension}", get(breakdowns::get))
+        .route("/api/compare", get(compare::get))
         .route("/api/results", post(results::create))
         .route("/api/results/bulk", post(results::create_bulk))
         .route("/api/results/batch", post(results::upsert_batch))

@@ -55,6 +55,13 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
+/// A batch against the first: the verdict in words and the numbers behind it.
+pub struct Verdict {
+    pub class: &'static str,
+    pub head: String,
+    pub text: String,
+}
+
 #[derive(Template)]
 #[template(path = "compare.html")]
 pub struct Compare {
@@ -70,8 +77,8 @@ pub struct Compare {
     /// Column headings of the scenario table after suite/scenario and tier.
     pub heads: Vec<String>,
     pub rows: Vec<Row>,
-    /// One sentence per batch after the first.
-    pub verdicts: Vec<String>,
+    /// One verdict per batch after the first.
+    pub verdicts: Vec<Verdict>,
 }
 
 fn form(q: &PageQuery, choices: Vec<Choice>, message: String) -> Compare {
@@ -328,33 +335,46 @@ pub async fn page(State(st): State<WebState>, RawQuery(raw): RawQuery) -> Respon
         })
         .collect();
 
+    // The verdicts use every run of each batch (infrastructure failures left out, agent failures
+    // as 0) through the same statistics as `zebench compare` and /api/compare.
+    let mut batch_runs = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match st.store.get_batch(id).await {
+            Ok(b) => batch_runs.push(b.map(|b| b.runs).unwrap_or_default()),
+            Err(e) => return crate::page::store_error(e),
+        }
+    }
+    let keep = |r: &zebench_core::Run| {
+        let f = q.filter();
+        f.suite.as_deref().is_none_or(|v| v == r.suite)
+            && f.scenario.as_deref().is_none_or(|v| v == r.scenario)
+            && f.tier.as_deref().is_none_or(|v| v == r.tier)
+            && f.agent.as_deref().is_none_or(|v| v == r.agent)
+            && f.model
+                .as_deref()
+                .is_none_or(|v| Some(v) == r.model.as_deref())
+    };
+    let runs: Vec<Vec<zebench_core::Run>> = batch_runs
+        .into_iter()
+        .map(|v| v.into_iter().filter(|r| keep(r)).collect())
+        .collect();
     let verdicts = (1..ids.len())
         .map(|i| {
-            let diffs: Vec<f64> = table
-                .values()
-                .filter_map(|per| match (per[0], per[i]) {
-                    (Some(a), Some(b)) => Some(b.avg_weighted_score? - a.avg_weighted_score?),
-                    _ => None,
-                })
-                .collect();
-            if diffs.is_empty() {
-                return format!(
-                    "{} vs {}: no (scenario, tier) cell was scored in both batches, so there is nothing to pair.",
-                    ids[i], ids[0]
-                );
+            let c = zebench_core::stats::compare_runs(
+                &runs[0],
+                &runs[i],
+                &zebench_core::stats::PairedOptions::default(),
+            );
+            let class = match c.paired.verdict {
+                zebench_core::stats::Verdict::Improvement => "ok",
+                zebench_core::stats::Verdict::Regression => "fail",
+                _ => "muted",
+            };
+            Verdict {
+                class,
+                head: format!("{} vs {}: {}", ids[i], ids[0], c.paired.verdict),
+                text: c.summary,
             }
-            let n = diffs.len();
-            let mean = diffs.iter().sum::<f64>() / n as f64;
-            let up = diffs.iter().filter(|d| **d > 1e-9).count();
-            let down = diffs.iter().filter(|d| **d < -1e-9).count();
-            format!(
-                "{} vs {}: paired difference over {n} shared cell{}: {} mean weighted score; {up} improved, {down} regressed, {} unchanged.",
-                ids[i],
-                ids[0],
-                if n == 1 { "" } else { "s" },
-                signed(mean),
-                n - up - down
-            )
         })
         .collect();
 
