@@ -39,7 +39,10 @@ pub async fn pages(url: &str, requests: usize) -> Result<()> {
         }
     };
     let runs = get_json(format!("{url}/api/runs?limit=1")).await?;
-    let run_id = runs[0]["runId"].as_str().context("no runs in the database")?.to_string();
+    let run_id = runs[0]["runId"]
+        .as_str()
+        .context("no runs in the database")?
+        .to_string();
     let batches = get_json(format!("{url}/api/batches?limit=2")).await?;
     let b: Vec<String> = batches
         .as_array()
@@ -75,7 +78,13 @@ pub async fn pages(url: &str, requests: usize) -> Result<()> {
         let html = first.text().await?;
         let mut total = html.len();
         for a in linked_assets(&html) {
-            total += client.get(format!("{url}{a}")).send().await?.bytes().await?.len();
+            total += client
+                .get(format!("{url}{a}"))
+                .send()
+                .await?
+                .bytes()
+                .await?
+                .len();
         }
         let mut ms = Vec::with_capacity(requests);
         for _ in 0..requests {
@@ -87,8 +96,15 @@ pub async fn pages(url: &str, requests: usize) -> Result<()> {
         ms.sort_by(|a, b| a.total_cmp(b));
         println!(
             "| `{}` | {requests} | {:.1} | {:.1} | {:.1} | {:.1} |",
-            path.split('?').next().unwrap_or(path).replace(&run_id, "{run}").replace(&b[0], "{batch}")
-                + &path.split_once('?').map(|(_, q)| format!("?{}", q.replace(&b[0], "A").replace(&b[1], "B"))).unwrap_or_default(),
+            path.split('?')
+                .next()
+                .unwrap_or(path)
+                .replace(&run_id, "{run}")
+                .replace(&b[0], "{batch}")
+                + &path
+                    .split_once('?')
+                    .map(|(_, q)| format!("?{}", q.replace(&b[0], "A").replace(&b[1], "B")))
+                    .unwrap_or_default(),
             pct(&ms, 0.5),
             pct(&ms, 0.95),
             html.len() as f64 / 1024.0,
