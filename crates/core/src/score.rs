@@ -41,11 +41,16 @@ pub fn score(
             den += w;
         }
     }
-    let weighted_score = if den > 0.0 { 10.0 * num / den } else { 0.0 };
+    // Clamped: w·1/w can round to 1 + ε, and a score must never read 10.000000000000002.
+    let weighted_score = if den > 0.0 {
+        (10.0 * num / den).clamp(0.0, 10.0)
+    } else {
+        0.0
+    };
     let total_score = if valid.is_empty() {
         0.0
     } else {
-        valid.iter().map(|(_, s)| s).sum::<f64>() / valid.len() as f64
+        (valid.iter().map(|(_, s)| s).sum::<f64>() / valid.len() as f64).clamp(0.0, 1.0)
     };
     let success_metric = weighted_score / 10.0;
     Scores {
