@@ -1,8 +1,9 @@
 // Dashboard queries: `grid`, `evaluator_histogram` and `list_runs_sorted`. Like `queries.rs`,
 // this file is compiled twice: `sqlite.rs` and `postgres.rs` `include!` it after `queries.rs`,
 // whose imports and helpers (`push_filters`, `RUN_COLUMNS`, …) it shares. The dialects differ
-// only through `ERROR_TYPE_SQL`, `TEXT_ORDER`, `SEARCH_LIKE` and `DAY_SQL`. Every function
-// is one statement, and every aggregate is computed by the database.
+// only through the constants `ERROR_TYPE_SQL`, `EVAL_BUCKET_SQL`, `GROUP_KEY_PREFIX`,
+// `TEXT_ORDER`, `SEARCH_LIKE`, `SEARCH_ESCAPE` and `DAY_SQL`. Each function runs one
+// statement, and every aggregate is computed by the database.
 
 use crate::grid::{
     contains_pattern, stddev, EvaluatorBucket, GridKey, GridRow, RunRow as SortedRun, RunSort,
@@ -134,7 +135,10 @@ impl Backend {
     ) -> Result<Vec<GridRow>> {
         let mut sql = String::from("SELECT ");
         for (i, key) in keys.iter().enumerate() {
-            sql.push_str(&format!("({}){TEXT_ORDER} AS k{i}, ", grid_key_sql(*key)));
+            sql.push_str(&format!(
+                "{GROUP_KEY_PREFIX}({}){TEXT_ORDER} AS k{i}, ",
+                grid_key_sql(*key)
+            ));
         }
         sql.push_str(GRID_AGGREGATES);
         sql.push_str(" FROM runs r LEFT JOIN telemetry t ON t.run_pk = r.id");
@@ -167,21 +171,7 @@ impl Backend {
         filter: &RunFilter,
         batches: &[String],
     ) -> Result<Vec<EvaluatorBucket>> {
-        let mut qb = QueryBuilder::<Db>::new(format!(
-            "SELECT x.evaluator, \
-             CAST(CASE WHEN x.v < 1 THEN 0 WHEN x.v < 2 THEN 1 WHEN x.v < 3 THEN 2 \
-                  WHEN x.v < 4 THEN 3 WHEN x.v < 5 THEN 4 WHEN x.v < 6 THEN 5 WHEN x.v < 7 THEN 6 \
-                  WHEN x.v < 8 THEN 7 WHEN x.v < 9 THEN 8 ELSE 9 END AS BIGINT) AS bucket, \
-             COUNT(*) AS count \
-             FROM (SELECT e.evaluator_name{TEXT_ORDER} AS evaluator, \
-                   (CASE WHEN e.max_score >= {MIN_DIVISOR} THEN e.score / e.max_score ELSE e.score END) * 10 AS v \
-                   FROM evaluations e"
-        ));
-        if !filter.is_empty() || !batches.is_empty() {
-            qb.push(" JOIN runs r ON r.id = e.run_pk");
-            push_scope(&mut qb, filter, batches);
-        }
-        qb.push(") x GROUP BY 1, 2 ORDER BY 1, 2");
+        let mut qb = histogram_query(filter, batches);
         let rows: Vec<(String, i64, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
         Ok(rows
             .into_iter()
@@ -314,6 +304,21 @@ impl Backend {
         };
         Ok(SortedPage { items, next })
     }
+}
+
+/// The histogram statement: evaluations of the matching runs grouped by evaluator and
+/// `EVAL_BUCKET_SQL`.
+fn histogram_query(filter: &RunFilter, batches: &[String]) -> QueryBuilder<Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!(
+        "SELECT e.evaluator_name{TEXT_ORDER} AS evaluator, {EVAL_BUCKET_SQL} AS bucket, \
+         COUNT(*) AS count FROM evaluations e"
+    ));
+    if !filter.is_empty() || !batches.is_empty() {
+        qb.push(" JOIN runs r ON r.id = e.run_pk");
+        push_scope(&mut qb, filter, batches);
+    }
+    qb.push(" GROUP BY 1, 2 ORDER BY 1, 2");
+    qb
 }
 
 fn push_sort_value(qb: &mut QueryBuilder<Db>, v: SortValue) {

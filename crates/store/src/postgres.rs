@@ -23,6 +23,12 @@ const DAY_SQL: &str = "to_char(to_timestamp(r.started_at / 1000) AT TIME ZONE 'U
 const ERROR_TYPE_SQL: &str = "CASE WHEN r.metadata LIKE '{%' AND r.metadata LIKE '%\"errorType\"%' THEN \
     CASE WHEN json_typeof(replace(r.metadata, E'\\\\u0000', E'\\\\ufffd')::json -> 'errorType') = 'string' \
     THEN replace(r.metadata, E'\\\\u0000', E'\\\\ufffd')::json ->> 'errorType' END END";
+/// Put before each grouping key (nothing to steer here: PostgreSQL hashes groups).
+const GROUP_KEY_PREFIX: &str = "";
+/// An evaluation's histogram bucket: `floor(s * 10)` clamped to 0..=9, `s` the normalized
+/// score (PostgreSQL hashes the groups; unlike SQLite it has no index for this).
+const EVAL_BUCKET_SQL: &str = "CAST(floor(GREATEST(0, LEAST(9, (CASE WHEN e.max_score >= 0.000001 \
+    THEN e.score / e.max_score ELSE e.score END) * 10))) AS BIGINT)";
 /// Appended to text keys whose order must match SQLite's byte order, whatever the database's
 /// collation.
 const TEXT_ORDER: &str = " COLLATE \"C\"";

@@ -721,3 +721,30 @@ async fn empty_database_shows_empty_states() {
         "{html}"
     );
 }
+
+/// A scenario whose repeats disagree is flagged flaky on /suites; one whose repeats agree is not.
+#[tokio::test]
+async fn flaky_scenarios_are_flagged() {
+    let db = Db::new().await;
+    let mut runs: Vec<RunResult> = Vec::new();
+    for i in 0..4 {
+        for (scenario, ok) in [("wobbly", i % 2 == 0), ("steady", true)] {
+            let v = json!({
+                "runId": format!("{scenario}-{i}"), "suite": "s", "scenario": scenario, "tier": "L1",
+                "agent": "a", "model": "m", "status": "completed", "startedAt": DAY1 + i * 60_000,
+                "weightedScore": if ok { 9.0 } else { 3.0 }, "isSuccessful": ok
+            });
+            runs.push(serde_json::from_value(v).unwrap());
+        }
+    }
+    db.store().submit_runs(runs).await.unwrap();
+    let (status, html) = get(&db.app(), "/suites").await;
+    assert_eq!(status, StatusCode::OK);
+    let wobbly = row_with(&html, ">wobbly</a>");
+    assert!(
+        wobbly.contains(r#"data-testid="flaky">flaky 1.00<"#),
+        "{wobbly}"
+    );
+    let steady = row_with(&html, ">steady</a>");
+    assert!(!steady.contains("flaky"), "{steady}");
+}

@@ -28,6 +28,9 @@ pub struct ScenarioRow {
     pub name: String,
     pub href: String,
     pub selected: bool,
+    /// "flaky 0.67" when repeats of this scenario disagree often (flake score ≥ 0.5), else "".
+    pub flaky: String,
+    pub flaky_title: String,
     pub cells: Vec<MatrixCell>,
 }
 
@@ -99,6 +102,52 @@ pub async fn page(State(st): State<WebState>, RawQuery(raw): RawQuery) -> Respon
         Err(e) => return store_error(e),
     };
 
+    // Flake scores: per (suite, scenario), the mean over its (tier, agent, model) cells with two
+    // or more completed runs of 1 − |2p − 1|, p the cell's success rate (docs/statistics.md).
+    let cells = match s
+        .grid(
+            &mfilter,
+            &[],
+            &[
+                GridKey::Suite,
+                GridKey::Scenario,
+                GridKey::Tier,
+                GridKey::Agent,
+                GridKey::Model,
+            ],
+            200_000,
+        )
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return store_error(e),
+    };
+    let mut flakes: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for c in &cells {
+        let n = c.completed_runs.max(0) as usize;
+        let ok = (c.successful_runs.max(0) as usize).min(n);
+        if let Some(f) = zebench_core::stats::flake_score_from_counts(ok, n) {
+            flakes.entry((key(c, 0), key(c, 1))).or_default().push(f);
+        }
+    }
+    let flaky = |suite: &str, scenario: &str| -> (String, String) {
+        match flakes.get(&(suite.to_string(), scenario.to_string())) {
+            Some(v) if !v.is_empty() => {
+                let m = v.iter().sum::<f64>() / v.len() as f64;
+                let title = format!(
+                    "flake score {m:.2} over {} repeated cells (0 = repeats agree, 1 = they split evenly)",
+                    v.len()
+                );
+                if m >= 0.5 {
+                    (format!("flaky {m:.2}"), title)
+                } else {
+                    (String::new(), title)
+                }
+            }
+            _ => (String::new(), String::new()),
+        }
+    };
+
     let selected = (!q.suite.trim().is_empty() && !q.scenario.trim().is_empty())
         .then(|| (q.suite.trim().to_string(), q.scenario.trim().to_string()));
 
@@ -122,6 +171,8 @@ pub async fn page(State(st): State<WebState>, RawQuery(raw): RawQuery) -> Respon
             rows: scenarios
                 .iter()
                 .map(|(scenario, per_tier)| ScenarioRow {
+                    flaky: flaky(suite, scenario).0,
+                    flaky_title: flaky(suite, scenario).1,
                     href: q.link(
                         "/suites",
                         &[("suite", suite), ("scenario", scenario), ("tier", "")],
