@@ -11,6 +11,7 @@ pub mod events;
 mod filter;
 mod grid;
 mod postgres;
+mod read_cache;
 mod rollup;
 mod rows;
 mod sqlite;
@@ -77,6 +78,10 @@ pub struct Store {
     backend: Arc<Backend>,
     events: broadcast::Sender<Event>,
     writer: mpsc::Sender<Job>,
+    /// Bumped by every change (see `read_cache`): cached aggregates are valid for one version.
+    version: Arc<std::sync::atomic::AtomicU64>,
+    grids: read_cache::ReadCache<Vec<GridRow>>,
+    histograms: read_cache::ReadCache<Vec<EvaluatorBucket>>,
 }
 
 /// One submission waiting for the writer.
@@ -239,8 +244,18 @@ impl Store {
         };
         let backend = Arc::new(backend);
         let (writer, jobs) = mpsc::channel(4096);
-        tokio::spawn(write_loop(backend.clone(), jobs, events.clone()));
+        let version = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        read_cache::follow(&events, version.clone());
+        tokio::spawn(write_loop(
+            backend.clone(),
+            jobs,
+            events.clone(),
+            version.clone(),
+        ));
         Ok(Store {
+            grids: read_cache::ReadCache::new(version.clone()),
+            histograms: read_cache::ReadCache::new(version.clone()),
+            version,
             backend,
             events,
             writer,
@@ -290,6 +305,8 @@ impl Store {
     pub async fn upsert_batch(&self, batch: &BatchUpsert) -> Result<()> {
         let now = Timestamp::now().millis();
         on_backend!(self, b => b.upsert_batch(batch, now).await)?;
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if self.kind() == BackendKind::Sqlite {
             let _ = self.events.send(Event::BatchUpdated {
                 batch_id: batch.batch_id.clone(),
@@ -405,7 +422,16 @@ impl Store {
         keys: &[GridKey],
         limit: u32,
     ) -> Result<Vec<GridRow>> {
-        on_backend!(self, b => b.grid(filter, batches, keys, limit).await)
+        let key = format!("{filter:?}|{batches:?}|{keys:?}|{limit}");
+        if let Some(hit) = self.grids.get(&key) {
+            return Ok((*hit).clone());
+        }
+        let version = self.grids.version();
+        let rows = on_backend!(self, b => b.grid(filter, batches, keys, limit).await)?;
+        if rows.len() <= read_cache::MAX_ROWS {
+            self.grids.put(key, version, Arc::new(rows.clone()));
+        }
+        Ok(rows)
     }
 
     /// Evaluations of the matching runs (as for [`Store::grid`]), counted per evaluator and
@@ -417,7 +443,16 @@ impl Store {
         filter: &RunFilter,
         batches: &[String],
     ) -> Result<Vec<EvaluatorBucket>> {
-        on_backend!(self, b => b.evaluator_histogram(filter, batches).await)
+        let key = format!("{filter:?}|{batches:?}");
+        if let Some(hit) = self.histograms.get(&key) {
+            return Ok((*hit).clone());
+        }
+        let version = self.histograms.version();
+        let rows = on_backend!(self, b => b.evaluator_histogram(filter, batches).await)?;
+        if rows.len() <= read_cache::MAX_ROWS {
+            self.histograms.put(key, version, Arc::new(rows.clone()));
+        }
+        Ok(rows)
     }
 
     /// Matching runs in `sort` order with their telemetry figures, `limit` (1 to 500) at a
@@ -487,6 +522,7 @@ async fn write_loop(
     backend: Arc<Backend>,
     mut jobs: mpsc::Receiver<Job>,
     events: broadcast::Sender<Event>,
+    version: Arc<std::sync::atomic::AtomicU64>,
 ) {
     // PostgreSQL announces commits through NOTIFY; only SQLite publishes from here.
     let local_events = matches!(*backend, Backend::Sqlite(_));
@@ -503,6 +539,8 @@ async fn write_loop(
             }
         }
         let results = commit_group(&backend, &group).await;
+        // Before anyone hears of the write: cached aggregates from before it are now stale.
+        version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         for (job, result) in group.into_iter().zip(results) {
             if local_events {
                 if let Ok(outcomes) = &result {

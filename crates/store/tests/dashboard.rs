@@ -1205,3 +1205,52 @@ backend_tests!(sorted_list_limits_are_clamped, |db: TestDb| async move {
     assert_eq!(p.items[0].run.run_id, "x504");
     db
 });
+
+// Aggregates are cached until the data changes: a repeat answers from the cache, and a write
+// (a run, a batch) invalidates it before it is acknowledged, so a reader never sees the answer
+// from before its own write.
+backend_tests!(
+    cached_aggregates_follow_every_write,
+    |db: TestDb| async move {
+        assert!(db
+            .store
+            .grid(&all(), &[], &[], 10)
+            .await
+            .unwrap()
+            .is_empty());
+        seed(&db.store).await;
+        let first = db
+            .store
+            .grid(&all(), &[], &[GridKey::Agent], 100)
+            .await
+            .unwrap();
+        let again = db
+            .store
+            .grid(&all(), &[], &[GridKey::Agent], 100)
+            .await
+            .unwrap();
+        assert_eq!(first, again);
+        let runs_before: i64 = first.iter().map(|r| r.runs).sum();
+        let hist_before = db.store.evaluator_histogram(&all(), &[]).await.unwrap();
+        let extra: zebench_core::RunResult = serde_json::from_value(serde_json::json!({
+        "runId": "cache-extra", "suite": "s", "scenario": "x", "tier": "L1", "agent": "late-agent",
+        "status": "completed", "weightedScore": 5.0, "isSuccessful": false,
+        "evaluations": [{"evaluatorName": "LateEvaluator", "score": 0.5, "maxScore": 1}]
+    }))
+    .unwrap();
+        db.store.submit_run(extra).await.unwrap();
+        let after = db
+            .store
+            .grid(&all(), &[], &[GridKey::Agent], 100)
+            .await
+            .unwrap();
+        assert_eq!(after.iter().map(|r| r.runs).sum::<i64>(), runs_before + 1);
+        assert!(after
+            .iter()
+            .any(|r| r.keys[0].as_deref() == Some("late-agent")));
+        let hist_after = db.store.evaluator_histogram(&all(), &[]).await.unwrap();
+        assert_ne!(hist_before, hist_after);
+        assert!(hist_after.iter().any(|b| b.evaluator == "LateEvaluator"));
+        db
+    }
+);
