@@ -19,9 +19,12 @@ const MAX_ENTRIES: usize = 128;
 /// Answers larger than this many rows are not kept (they are cheap relative to their size).
 pub(crate) const MAX_ROWS: usize = 20_000;
 
+/// (data version, insertion tick, answer).
+type Entry<T> = (u64, u64, Arc<T>);
+
 pub(crate) struct ReadCache<T> {
     version: Arc<AtomicU64>,
-    entries: Mutex<HashMap<String, (u64, u64, Arc<T>)>>,
+    entries: Mutex<HashMap<String, Entry<T>>>,
     clock: AtomicU64,
 }
 
@@ -31,13 +34,9 @@ pub(crate) struct ReadCache<T> {
 pub(crate) fn follow(events: &broadcast::Sender<Event>, version: Arc<AtomicU64>) {
     let mut rx = events.subscribe();
     tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                    version.fetch_add(1, Ordering::SeqCst);
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
+        // Every event, and every lag (events missed), is a change.
+        while let Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) = rx.recv().await {
+            version.fetch_add(1, Ordering::SeqCst);
         }
     });
 }

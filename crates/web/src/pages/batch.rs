@@ -4,6 +4,9 @@
 
 use super::batches::progress;
 use super::shared::{key, score_pm, success_rate, RunLine};
+
+/// Runs listed on the batch page (oldest first); the rest are on /runs?batch=….
+pub const RUNS_SHOWN: usize = 200;
 use crate::page::{not_found, render, store_error};
 use crate::query::{encode, PageQuery};
 use crate::{fmt, WebState};
@@ -89,6 +92,8 @@ pub struct BatchPage {
     pub csv_href: String,
     pub jsonl_href: String,
     pub run_lines: Vec<RunLine>,
+    /// Runs of the batch not listed here.
+    pub more_runs: usize,
 }
 
 /// `w0` … `w10` for a 0–1 value.
@@ -293,7 +298,15 @@ pub async fn page(State(st): State<WebState>, Path(batch_id): Path<String>) -> R
         all_runs_href: q.link("/runs", &[]),
         csv_href: format!("/api/export?format=csv&batchId={batch_enc}"),
         jsonl_href: format!("/api/export?format=jsonl&batchId={batch_enc}"),
-        run_lines: detail.runs.iter().map(RunLine::new).collect(),
+        // The first runs of a big batch; the rest are one click away on /runs (keeps the page
+        // light: a 1,000-run batch would otherwise be 270 KB of HTML).
+        run_lines: detail
+            .runs
+            .iter()
+            .take(RUNS_SHOWN)
+            .map(RunLine::new)
+            .collect(),
+        more_runs: detail.runs.len().saturating_sub(RUNS_SHOWN),
     };
     render(&view)
 }
