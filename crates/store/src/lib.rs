@@ -80,8 +80,8 @@ pub struct Store {
     writer: mpsc::Sender<Job>,
     /// Bumped by every change (see `read_cache`): cached aggregates are valid for one version.
     version: Arc<std::sync::atomic::AtomicU64>,
-    grids: read_cache::ReadCache<Vec<GridRow>>,
-    histograms: read_cache::ReadCache<Vec<EvaluatorBucket>>,
+    grids: Arc<read_cache::ReadCache<Vec<GridRow>>>,
+    histograms: Arc<read_cache::ReadCache<Vec<EvaluatorBucket>>>,
 }
 
 /// One submission waiting for the writer.
@@ -253,8 +253,8 @@ impl Store {
             version.clone(),
         ));
         Ok(Store {
-            grids: read_cache::ReadCache::new(version.clone()),
-            histograms: read_cache::ReadCache::new(version.clone()),
+            grids: Arc::new(read_cache::ReadCache::new(version.clone())),
+            histograms: Arc::new(read_cache::ReadCache::new(version.clone())),
             version,
             backend,
             events,
@@ -423,15 +423,17 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<GridRow>> {
         let key = format!("{filter:?}|{batches:?}|{keys:?}|{limit}");
-        if let Some(hit) = self.grids.get(&key) {
-            return Ok((*hit).clone());
-        }
-        let version = self.grids.version();
-        let rows = on_backend!(self, b => b.grid(filter, batches, keys, limit).await)?;
-        if rows.len() <= read_cache::MAX_ROWS {
-            self.grids.put(key, version, Arc::new(rows.clone()));
-        }
-        Ok(rows)
+        let (f, bs, ks) = (filter.clone(), batches.to_vec(), keys.to_vec());
+        through_cache(&self.backend, &self.grids, key, move |backend| {
+            let (f, bs, ks) = (f.clone(), bs.clone(), ks.clone());
+            async move {
+                match &*backend {
+                    Backend::Sqlite(b) => b.grid(&f, &bs, &ks, limit).await,
+                    Backend::Postgres(b) => b.grid(&f, &bs, &ks, limit).await,
+                }
+            }
+        })
+        .await
     }
 
     /// Evaluations of the matching runs (as for [`Store::grid`]), counted per evaluator and
@@ -444,15 +446,17 @@ impl Store {
         batches: &[String],
     ) -> Result<Vec<EvaluatorBucket>> {
         let key = format!("{filter:?}|{batches:?}");
-        if let Some(hit) = self.histograms.get(&key) {
-            return Ok((*hit).clone());
-        }
-        let version = self.histograms.version();
-        let rows = on_backend!(self, b => b.evaluator_histogram(filter, batches).await)?;
-        if rows.len() <= read_cache::MAX_ROWS {
-            self.histograms.put(key, version, Arc::new(rows.clone()));
-        }
-        Ok(rows)
+        let (f, bs) = (filter.clone(), batches.to_vec());
+        through_cache(&self.backend, &self.histograms, key, move |backend| {
+            let (f, bs) = (f.clone(), bs.clone());
+            async move {
+                match &*backend {
+                    Backend::Sqlite(b) => b.evaluator_histogram(&f, &bs).await,
+                    Backend::Postgres(b) => b.evaluator_histogram(&f, &bs).await,
+                }
+            }
+        })
+        .await
     }
 
     /// Matching runs in `sort` order with their telemetry figures, `limit` (1 to 500) at a
@@ -517,6 +521,44 @@ impl Store {
 
 /// Most runs committed in one group transaction.
 const GROUP_MAX_RUNS: usize = 2000;
+
+/// Answers a dashboard aggregate through its cache (see `read_cache`): fresh answers at once,
+/// slow stale ones at once while one background task recomputes them, the rest computed now.
+async fn through_cache<T, F, Fut>(
+    backend: &Arc<Backend>,
+    cache: &Arc<read_cache::ReadCache<Vec<T>>>,
+    key: String,
+    compute: F,
+) -> Result<Vec<T>>
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(Arc<Backend>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<T>>> + Send + 'static,
+{
+    match cache.lookup(&key) {
+        read_cache::Lookup::Fresh(v) => return Ok((*v).clone()),
+        read_cache::Lookup::Stale(v) => {
+            if cache.begin_refresh(&key) {
+                let (backend, cache) = (backend.clone(), cache.clone());
+                tokio::spawn(async move {
+                    let (version, t) = (cache.version(), std::time::Instant::now());
+                    if let Ok(rows) = compute(backend).await {
+                        cache.put(key.clone(), version, Arc::new(rows), t.elapsed());
+                    }
+                    cache.end_refresh(&key);
+                });
+            }
+            return Ok((*v).clone());
+        }
+        read_cache::Lookup::Miss => {}
+    }
+    let (version, t) = (cache.version(), std::time::Instant::now());
+    let rows = compute(backend.clone()).await?;
+    if rows.len() <= read_cache::MAX_ROWS {
+        cache.put(key, version, Arc::new(rows.clone()), t.elapsed());
+    }
+    Ok(rows)
+}
 
 async fn write_loop(
     backend: Arc<Backend>,

@@ -7,24 +7,50 @@
 //! at once until something is written, and never serves data older than the last change it
 //! heard of. A query that races a write is stored under the version read before it started,
 //! so it is recomputed on the next call.
+//!
+//! Slow answers (≥ `SLOW`, i.e. big databases) are also served *stale* for up to `MAX_STALE`
+//! after a write while one background task recomputes them: under continuous ingestion a page
+//! then stays fast and is at most a minute behind, instead of paying seconds on every view.
+//! Fast answers (small databases) are never served stale, so they are always exact.
 
 use crate::events::Event;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
+
+/// Answers that took at least this long may be served stale while they are recomputed.
+pub(crate) const SLOW: Duration = Duration::from_millis(250);
+/// How old a stale answer may be.
+pub(crate) const MAX_STALE: Duration = Duration::from_secs(60);
 
 /// Entries kept at most (least recently stored is dropped first).
 const MAX_ENTRIES: usize = 128;
 /// Answers larger than this many rows are not kept (they are cheap relative to their size).
 pub(crate) const MAX_ROWS: usize = 20_000;
 
-/// (data version, insertion tick, answer).
-type Entry<T> = (u64, u64, Arc<T>);
+struct Entry<T> {
+    version: u64,
+    tick: u64,
+    value: Arc<T>,
+    cost: Duration,
+    at: Instant,
+}
+
+/// What the cache has for a question.
+pub(crate) enum Lookup<T> {
+    /// Computed from the current data.
+    Fresh(Arc<T>),
+    /// Computed before the last write, slow to recompute, and recent enough to show.
+    Stale(Arc<T>),
+    Miss,
+}
 
 pub(crate) struct ReadCache<T> {
     version: Arc<AtomicU64>,
     entries: Mutex<HashMap<String, Entry<T>>>,
+    refreshing: Mutex<HashSet<String>>,
     clock: AtomicU64,
 }
 
@@ -46,6 +72,7 @@ impl<T> ReadCache<T> {
         ReadCache {
             version,
             entries: Mutex::new(HashMap::new()),
+            refreshing: Mutex::new(HashSet::new()),
             clock: AtomicU64::new(0),
         }
     }
@@ -55,30 +82,108 @@ impl<T> ReadCache<T> {
         self.version.load(Ordering::SeqCst)
     }
 
-    pub fn get(&self, key: &str) -> Option<Arc<T>> {
+    pub fn lookup(&self, key: &str) -> Lookup<T> {
         let now = self.version();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|(v, _, _)| *v == now)
-            .map(|(_, _, t)| t.clone())
+        match entries.get(key) {
+            Some(e) if e.version == now => Lookup::Fresh(e.value.clone()),
+            Some(e) if e.cost >= SLOW && e.at.elapsed() < MAX_STALE => {
+                Lookup::Stale(e.value.clone())
+            }
+            _ => Lookup::Miss,
+        }
     }
 
-    /// Keeps `value`, computed from data at `version`.
-    pub fn put(&self, key: String, version: u64, value: Arc<T>) {
+    /// Claims the recomputation of `key`; false when another task already recomputes it.
+    pub fn begin_refresh(&self, key: &str) -> bool {
+        self.refreshing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string())
+    }
+
+    pub fn end_refresh(&self, key: &str) {
+        self.refreshing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    /// Keeps `value`, computed from data at `version` in `cost`.
+    pub fn put(&self, key: String, version: u64, value: Arc<T>, cost: Duration) {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.version();
-        entries.retain(|_, (v, _, _)| *v == now);
+        entries.retain(|_, e| e.version == now || (e.cost >= SLOW && e.at.elapsed() < MAX_STALE));
         if entries.len() >= MAX_ENTRIES {
             if let Some(oldest) = entries
                 .iter()
-                .min_by_key(|(_, (_, t, _))| *t)
+                .min_by_key(|(_, e)| e.tick)
                 .map(|(k, _)| k.clone())
             {
                 entries.remove(&oldest);
             }
         }
-        entries.insert(key, (version, tick, value));
+        entries.insert(
+            key,
+            Entry {
+                version,
+                tick,
+                value,
+                cost,
+                at: Instant::now(),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh(l: Lookup<u32>) -> Option<u32> {
+        match l {
+            Lookup::Fresh(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    fn stale(l: Lookup<u32>) -> Option<u32> {
+        match l {
+            Lookup::Stale(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn fresh_until_a_write_then_stale_only_when_slow() {
+        let version = Arc::new(AtomicU64::new(0));
+        let c = ReadCache::new(version.clone());
+        c.put("fast".into(), 0, Arc::new(1), Duration::from_millis(5));
+        c.put("slow".into(), 0, Arc::new(2), SLOW);
+        assert_eq!(fresh(c.lookup("fast")), Some(1));
+        assert_eq!(fresh(c.lookup("slow")), Some(2));
+        version.fetch_add(1, Ordering::SeqCst);
+        // A fast answer is recomputed (exact); a slow one is shown while it is recomputed.
+        assert!(matches!(c.lookup("fast"), Lookup::Miss));
+        assert_eq!(stale(c.lookup("slow")), Some(2));
+        assert!(matches!(c.lookup("other"), Lookup::Miss));
+        // One refresh at a time.
+        assert!(c.begin_refresh("slow"));
+        assert!(!c.begin_refresh("slow"));
+        c.put("slow".into(), 1, Arc::new(3), SLOW);
+        c.end_refresh("slow");
+        assert_eq!(fresh(c.lookup("slow")), Some(3));
+        assert!(c.begin_refresh("slow"));
+    }
+
+    #[test]
+    fn an_answer_computed_before_a_write_is_not_fresh_after_it() {
+        let version = Arc::new(AtomicU64::new(7));
+        let c = ReadCache::new(version.clone());
+        let seen = c.version();
+        version.fetch_add(1, Ordering::SeqCst); // a write lands while the query runs
+        c.put("q".into(), seen, Arc::new(1), Duration::from_millis(1));
+        assert!(matches!(c.lookup("q"), Lookup::Miss));
     }
 }
