@@ -104,7 +104,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         .with_context(|| format!("cannot listen on {}", args.bind))
         .map_err(Failure::infra)?;
     let addr = listener.local_addr().map_err(Failure::infra)?;
-    let state = AppState::new(Arc::new(store), config);
+    let store = Arc::new(store);
+    // Fill the dashboard's aggregate cache in the background (seconds at a million runs).
+    zebench_web::warm_up(store.clone());
+    let state = AppState::new(store, config);
     let token = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -67,3 +67,21 @@ async fn security_headers(mut res: axum::response::Response) -> axum::response::
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
+
+/// Pages whose unfiltered aggregates group every run: computed once in the background at start
+/// so that on a big database the first visitor does not wait for them (see the store's cache).
+pub const WARM_PAGES: [&str; 5] = ["/", "/agents", "/suites", "/costs", "/evaluators"];
+
+/// Renders [`WARM_PAGES`] once, in the background, to fill the store's aggregate cache.
+pub fn warm_up(store: Arc<Store>) {
+    use tower::ServiceExt;
+    tokio::spawn(async move {
+        let app = router(store);
+        for path in WARM_PAGES {
+            let req = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .expect("a static request is valid");
+            let _ = app.clone().oneshot(req).await;
+        }
+    });
+}

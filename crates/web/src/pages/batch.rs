@@ -158,7 +158,7 @@ pub async fn page(State(st): State<WebState>, Path(batch_id): Path<String>) -> R
             Err(e) => return store_error(e),
         }
     }
-    let evaluators = match s.breakdown_live(Dimension::Evaluator, &filter).await {
+    let evaluators = match s.breakdown(Dimension::Evaluator, &filter).await {
         Ok(rows) => rows,
         Err(e) => return store_error(e),
     };

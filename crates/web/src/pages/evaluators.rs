@@ -41,7 +41,7 @@ pub async fn page(State(st): State<WebState>, RawQuery(raw): RawQuery) -> Respon
     let q = PageQuery::parse(raw.as_deref());
     let filter = q.filter();
     let s = &st.store;
-    let rows = match s.breakdown_live(Dimension::Evaluator, &filter).await {
+    let rows = match s.breakdown(Dimension::Evaluator, &filter).await {
         Ok(v) => v,
         Err(e) => return store_error(e),
     };
