@@ -1,7 +1,7 @@
 //! `/`: totals, score distribution, scores over time with intervals, recent runs and batches,
 //! the best agent/model pairs.
 
-use super::shared::{key, mean_ci, score_pm, success_rate, RunLine};
+use super::shared::{day_points, key, score_pm, sort_by_score, success_rate, RunLine};
 use crate::page::{render, store_error};
 use crate::query::PageQuery;
 use crate::svg::{self, Bar, Point};
@@ -99,34 +99,8 @@ pub async fn page(State(st): State<WebState>, RawQuery(raw): RawQuery) -> Respon
             title: format!("weighted score {i}–{}: {c} runs", i + 1),
         })
         .collect();
-    // The last 60 days that have runs.
-    let days = &days[days.len().saturating_sub(60)..];
-    let points: Vec<Point> = days
-        .iter()
-        .filter(|d| d.avg_weighted_score.is_some())
-        .map(|d| {
-            let (m, h) = mean_ci(d);
-            let m = m.unwrap_or(0.0);
-            Point {
-                x_label: key(d, 0).get(5..).unwrap_or("").to_string(),
-                y: m,
-                lo: h.map(|h| m - h),
-                hi: h.map(|h| m + h),
-                title: format!(
-                    "{}: {} over {} scored runs",
-                    key(d, 0),
-                    score_pm(d),
-                    d.weighted_n
-                ),
-            }
-        })
-        .collect();
-    pairs.sort_by(|a, b| {
-        b.avg_weighted_score
-            .unwrap_or(-1.0)
-            .total_cmp(&a.avg_weighted_score.unwrap_or(-1.0))
-            .then(b.runs.cmp(&a.runs))
-    });
+    let points: Vec<Point> = day_points(&days);
+    sort_by_score(&mut pairs);
     let view = Overview {
         active: "/",
         title: "Overview".into(),

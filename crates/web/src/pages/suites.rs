@@ -3,7 +3,7 @@
 //! intervals) and how each agent × model did on it.
 
 use super::agents::runs_link;
-use super::shared::{key, mean_ci, score_pm, success_rate};
+use super::shared::{day_points, key, score_pm, sort_by_score, success_rate};
 use crate::page::{render, store_error};
 use crate::query::PageQuery;
 use crate::svg::{self, heat_class, Point};
@@ -246,34 +246,8 @@ pub async fn page(State(st): State<WebState>, RawQuery(raw): RawQuery) -> Respon
                 )
             }
             Some(total) => {
-                let days = &days[days.len().saturating_sub(60)..];
-                let points: Vec<Point> = days
-                    .iter()
-                    .filter(|d| d.avg_weighted_score.is_some())
-                    .map(|d| {
-                        let (m, h) = mean_ci(d);
-                        let m = m.unwrap_or(0.0);
-                        Point {
-                            x_label: key(d, 0).get(5..).unwrap_or("").to_string(),
-                            y: m,
-                            lo: h.map(|h| m - h),
-                            hi: h.map(|h| m + h),
-                            title: format!(
-                                "{}: {} over {} scored runs",
-                                key(d, 0),
-                                score_pm(d),
-                                d.weighted_n
-                            ),
-                        }
-                    })
-                    .collect();
-                pairs.sort_by(|a, b| {
-                    b.avg_weighted_score
-                        .unwrap_or(-1.0)
-                        .total_cmp(&a.avg_weighted_score.unwrap_or(-1.0))
-                        .then(b.runs.cmp(&a.runs))
-                        .then(a.keys.cmp(&b.keys))
-                });
+                let points: Vec<Point> = day_points(&days);
+                sort_by_score(&mut pairs);
                 history = Some(History {
                     suite: suite.clone(),
                     scenario: scenario.clone(),
