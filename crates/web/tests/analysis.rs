@@ -3,17 +3,16 @@
 //! deltas, paired differences, success rates, costs, Pareto membership), their friendly
 //! messages, escaping of untrusted names, and their empty states.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use common::Db;
 use http_body_util::BodyExt;
 use serde_json::json;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use tower::ServiceExt;
 use zebench_core::RunResult;
-use zebench_store::{Store, StoreOptions};
 
 /// 2026-03-01 00:00 UTC.
 const DAY1: i64 = 1_772_323_200_000;
@@ -50,48 +49,6 @@ const SCORES: [[[f64; 6]; 2]; 2] = [
 const COSTS: [[f64; 2]; 2] = [[0.10, 0.30], [0.10, 0.05]];
 
 /// A temporary SQLite store, removed on drop.
-struct Db {
-    store: Option<Arc<Store>>,
-    dir: PathBuf,
-}
-
-impl Db {
-    async fn new() -> Db {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "zebench-web-analysis-{}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("web.sqlite").display());
-        let store = Store::connect(StoreOptions::new(&url)).await.unwrap();
-        Db {
-            store: Some(Arc::new(store)),
-            dir,
-        }
-    }
-
-    fn store(&self) -> &Store {
-        self.store.as_ref().unwrap()
-    }
-
-    fn app(&self) -> Router {
-        zebench_web::router(self.store.clone().unwrap())
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        self.store.take();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// Two batches (`batch-one` on 2026-03-01, `batch-two` on 2026-03-02) of two agent × model
 /// pairs (`alpha · m1` and `EVIL · EVIL`) over three scenarios and two tiers, plus one failed
 /// run of `gamma` (no model, no score, no cost, no batch) on 2026-03-03.

@@ -2,17 +2,16 @@
 //! SQLite store seeded with known runs: every figure they show, their filters, sorting, keyset
 //! paging, escaping of untrusted names, and the empty and error states.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use common::Db;
 use http_body_util::BodyExt;
 use serde_json::json;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use tower::ServiceExt;
 use zebench_core::{BatchUpsert, RunResult};
-use zebench_store::{Store, StoreOptions};
 
 /// 2025-03-11 10:00 UTC.
 const T0: i64 = 1_741_687_200_000;
@@ -20,48 +19,6 @@ const XSS_BATCH: &str = "<script>alert(1)</script>";
 const XSS_AGENT: &str = "<img src=x onerror=1>";
 
 /// A temporary SQLite store, removed on drop.
-struct Db {
-    store: Option<Arc<Store>>,
-    dir: PathBuf,
-}
-
-impl Db {
-    async fn new() -> Db {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "zebench-web-lists-{}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("web.sqlite").display());
-        let store = Store::connect(StoreOptions::new(&url)).await.unwrap();
-        Db {
-            store: Some(Arc::new(store)),
-            dir,
-        }
-    }
-
-    fn store(&self) -> &Store {
-        self.store.as_ref().unwrap()
-    }
-
-    fn app(&self) -> Router {
-        zebench_web::router(self.store.clone().unwrap())
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        self.store.take();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 struct Spec {
     id: &'static str,
     batch: Option<&'static str>,
