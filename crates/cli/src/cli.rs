@@ -376,6 +376,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub dev: bool,
 
+    /// Server configuration file (TOML): named key files, rate limits, metrics, webhooks.
+    /// See docs/operations.md.
+    #[arg(long = "config", env = "ZEBENCH_SERVER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Allowed CORS origins (comma-separated); `*` allows any.
     #[arg(
         long = "cors-origin",

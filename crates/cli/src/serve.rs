@@ -4,6 +4,7 @@ use crate::cli::ServeArgs;
 use crate::{logging, paths, Failure};
 use anyhow::Context;
 use std::sync::Arc;
+use zebench_server::config_file::ServerFile;
 use zebench_server::{ApiKey, AppState, ServerConfig, DEV_KEY};
 use zebench_store::{Store, StoreOptions};
 
@@ -55,7 +56,8 @@ fn keys(args: &ServeArgs) -> Vec<ApiKey> {
 }
 
 /// `ZEBENCH_*` variables zebench reads; any other is most likely a typo worth a warning.
-const KNOWN_ENV: [&str; 13] = [
+const KNOWN_ENV: [&str; 14] = [
+    "ZEBENCH_SERVER_CONFIG",
     "ZEBENCH_CONFIG",
     "ZEBENCH_BIND",
     "ZEBENCH_SUITES",
@@ -81,6 +83,10 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     for name in unknown_env(std::env::vars().map(|(k, _)| k)) {
         tracing::warn!("ignoring unknown environment variable {name} (see zebench serve --help)");
     }
+    let file = match &args.config {
+        Some(path) => ServerFile::load(path).map_err(Failure::usage)?,
+        None => ServerFile::default(),
+    };
     let url = database_url(args.database_url.clone())?;
     let mut opts = StoreOptions::new(&url);
     opts.max_connections = args.max_connections;
@@ -97,6 +103,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
         body_limit: args.body_limit,
         bulk_body_limit: args.body_limit.saturating_mul(8),
         cors_origins: args.cors_origins.clone(),
+        file,
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(args.bind)

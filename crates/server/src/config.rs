@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// Deadline for ordinary requests (not event streams or exports).
     pub request_timeout: Duration,
+    /// What `--config FILE` said (defaults when no file was given).
+    pub file: crate::config_file::ServerFile,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             bulk_body_limit: 64 * 1024 * 1024,
             cors_origins: vec!["*".into()],
             request_timeout: Duration::from_secs(30),
+            file: crate::config_file::ServerFile::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod cache;
 pub mod config;
+pub mod config_file;
 mod cors;
 pub mod error;
 pub mod export_format;
