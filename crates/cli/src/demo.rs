@@ -80,6 +80,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
         database_url: args.database_url,
         api_keys: Vec::new(),
         dev: true,
+        config: None,
         cors_origins: vec!["*".into()],
         body_limit: 8 * 1024 * 1024,
         max_connections: 8,
