@@ -25,6 +25,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the OpenAPI 3.1 description of the API.
     Openapi,
+    /// Manage the server's named API keys (a keys file of SHA-256 digests).
+    #[command(
+        subcommand,
+        after_help = "The server re-reads the keys file when it changes: no restart needed.\nExamples:\n  zebench keys add ci-nightly --file /etc/zebench/keys.toml      (prints the new key once)\n  zebench keys add dashboard --read --file keys.toml\n  zebench keys revoke ci-nightly --file keys.toml\n  zebench keys list --file keys.toml"
+    )]
+    Keys(KeysCommand),
     /// List suites, their scenarios and the tiers each has a prompt for.
     List(ListArgs),
     /// Check suites for errors and suspicious settings (file:line diagnostics).
@@ -68,6 +74,11 @@ pub enum Command {
         after_help = "The kind of FILE is detected from its content. Importing is idempotent: runs already stored\nwith the same content are skipped; runs stored with other content are reported as conflicts.\nExit codes: 0 done (conflicts and skipped rows are reported), 1 with --strict when any run was\nskipped or conflicted, 2 unreadable or unknown file, 3 database failure.\nExamples:\n  zebench import benchmark-report/public/benchmarks.db\n  zebench import runs.jsonl --dry-run"
     )]
     Import(ImportArgs),
+    /// Copy the SQLite database to OUT while the server keeps running (consistent, checked).
+    #[command(
+        after_help = "The copy is the database as of one commit, written to a temporary name beside OUT, checked\nwith PRAGMA integrity_check, then renamed to OUT. Restore: stop the server, move the database\nfile and its -wal/-shm files away, copy the backup in its place, start the server.\nPostgreSQL: use pg_dump -Fc and pg_restore (docs/operations.md).\nExit codes: 0 done, 2 OUT exists (without --force), a PostgreSQL URL or no database, 3 copy failed.\nExamples:\n  zebench backup /var/backups/zebench-$(date +%F).sqlite\n  zebench backup --database-url sqlite:///srv/zebench/zebench.sqlite nightly.sqlite --force"
+    )]
+    Backup(BackupArgs),
 }
 
 /// Output format of `zebench export`.
@@ -129,6 +140,22 @@ pub struct ImportArgs {
     #[arg(long)]
     pub strict: bool,
     /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Where to write the copy.
+    #[arg(value_name = "OUT")]
+    pub out: std::path::PathBuf,
+    /// Database to copy (default: the embedded one, as `serve`).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -381,6 +408,16 @@ pub struct ServeArgs {
     #[arg(long = "config", env = "ZEBENCH_SERVER_CONFIG")]
     pub config: Option<std::path::PathBuf>,
 
+    /// Named, hashed keys managed with `zebench keys` (overrides `[auth] keys_file`).
+    /// Re-read when it changes: keys are added and revoked without a restart.
+    #[arg(long = "keys-file", env = "ZEBENCH_KEYS_FILE")]
+    pub keys_file: Option<std::path::PathBuf>,
+
+    /// A read key: with one, the dashboard and read API need a key too (browsers ask for it
+    /// as a password). Keys files can hold read keys as well.
+    #[arg(long = "read-key", env = "ZEBENCH_READ_KEY", hide_env_values = true)]
+    pub read_key: Option<String>,
+
     /// Allowed CORS origins (comma-separated); `*` allows any.
     #[arg(
         long = "cors-origin",
@@ -424,4 +461,45 @@ pub struct CompareArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `zebench keys …`.
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Make a key, store its digest in the keys file and print the key (shown only once).
+    Add(KeysAddArgs),
+    /// Mark a key revoked: the server refuses it within seconds.
+    Revoke(KeysNameArgs),
+    /// Names, scopes, creation times and revocations (never keys).
+    List(KeysFileArg),
+    /// Print the SHA-256 digest of a key read from standard input.
+    Hash,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysFileArg {
+    /// The keys file (created by the first `add`).
+    #[arg(long, env = "ZEBENCH_KEYS_FILE")]
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysAddArgs {
+    /// Recorded as `submittedBy` on every run the key submits: 1–64 letters, digits, . _ -
+    pub name: String,
+    /// A read key (dashboard and read API) instead of a write key.
+    #[arg(long)]
+    pub read: bool,
+    /// Take the key from standard input instead of generating one (it must be long).
+    #[arg(long)]
+    pub stdin: bool,
+    #[command(flatten)]
+    pub file: KeysFileArg,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysNameArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub file: KeysFileArg,
 }

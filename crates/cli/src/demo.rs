@@ -81,6 +81,8 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
         api_keys: Vec::new(),
         dev: true,
         config: None,
+        keys_file: None,
+        read_key: None,
         cors_origins: vec!["*".into()],
         body_limit: 8 * 1024 * 1024,
         max_connections: 8,

@@ -15,6 +15,7 @@ macro_rules! out {
     }};
 }
 
+mod backup;
 mod cli;
 mod compare;
 mod demo;
@@ -22,6 +23,7 @@ mod exec;
 mod export;
 mod import;
 mod judge;
+mod keys;
 mod logging;
 mod paths;
 mod progress;
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             out!("{}", zebench_server::openapi::spec_json());
             Ok(())
         }
+        cli::Command::Keys(k) => keys::run(k),
         cli::Command::List(a) => suites::list(a),
         cli::Command::Validate(a) => suites::validate_cmd(a),
         cli::Command::NewSuite(a) => suites::new_suite(a),
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         cli::Command::Compare(a) => compare::run(a),
         cli::Command::Export(a) => export::run(a),
         cli::Command::Import(a) => import::run(a),
+        cli::Command::Backup(a) => backup::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

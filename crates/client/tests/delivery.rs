@@ -176,3 +176,37 @@ async fn batch_upsert_and_run_ids_in_batch() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_client_waits_for_retry_after_and_loses_nothing() {
+    use zebench_server::config_file::Rate;
+    let db = TestDb::sqlite().await;
+    let mut cfg = server_config();
+    cfg.file.rate_limit.per_key = Some(Rate {
+        requests_per_second: 1.0,
+        burst: Some(1),
+    });
+    let server = TestServer::start_with(&db, Port::reserve(), cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(config(&server.url(), dir.path())).unwrap();
+    let started = std::time::Instant::now();
+    for id in ["limited-1", "limited-2", "limited-3"] {
+        assert_eq!(
+            client.submit(&run(id)).await.unwrap(),
+            Delivery::Delivered { created: true },
+            "{id}"
+        );
+    }
+    // The second and third were refused with 429 and `Retry-After: 1` before they got in.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1500),
+        "the client did not wait: {:?}",
+        started.elapsed()
+    );
+    assert!(client.pending().unwrap().is_empty());
+    let mut stored = stored_run_ids(&server.url()).await;
+    stored.sort();
+    assert_eq!(stored, vec!["limited-1", "limited-2", "limited-3"]);
+    server.stop().await;
+    db.cleanup().await;
+}

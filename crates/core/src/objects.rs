@@ -34,6 +34,10 @@ pub struct Run {
     pub specialist_enabled: Option<bool>,
     pub specialist_name: Option<String>,
     pub specialist_version: Option<String>,
+    /// (new) The name of the API key that submitted the run; absent for runs stored locally
+    /// (harness local mode, import) or before keys had names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<String>,
 }
 
 /// A stored evaluator score.

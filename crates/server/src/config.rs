@@ -1,35 +1,15 @@
 //! What the server needs to know beyond the store: keys, limits, CORS.
 
-use std::fmt;
+use crate::keys::ApiKey;
 use std::time::Duration;
-
-/// A write key. Its `Debug` never shows the value, so keys cannot leak into logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(value: impl Into<String>) -> Self {
-        ApiKey(value.into())
-    }
-
-    pub(crate) fn matches(&self, candidate: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(***)")
-    }
-}
 
 /// The key `--dev` mode accepts, as the seed's local mode did.
 pub const DEV_KEY: &str = "dev-local-key";
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Keys accepted on write routes. Empty means writes are refused.
+    /// Keys given on the command line or in the environment (the keys file, named in
+    /// `file.auth.keys_file`, adds more). No write key means writes are refused.
     pub api_keys: Vec<ApiKey>,
     /// Maximum body of a single-run or batch submission.
     pub body_limit: usize,

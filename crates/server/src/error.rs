@@ -22,6 +22,14 @@ pub enum ApiError {
     Unauthorized,
     #[error("invalid API key")]
     Forbidden,
+    /// A known key that may not do this (revoked, or read-only on a write route).
+    #[error("API key refused: {0}")]
+    KeyRefused(String),
+    /// The server has a read key and the request carried no valid key.
+    #[error("a key is required to read")]
+    ReadKeyRequired,
+    #[error("too many requests")]
+    TooManyRequests(std::time::Duration),
     #[error("{0}")]
     NotFound(&'static str),
     #[error("run already exists")]
@@ -56,6 +64,34 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::TooManyRequests(wait) = &self {
+            // Whole seconds, rounded up: a client that waits this long will get through.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let secs = secs.max(1);
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                Json(json!({
+                    "error": "Too many requests",
+                    "details": format!("rate limit reached; retry in {secs} s"),
+                })),
+            )
+                .into_response();
+        }
+        if let ApiError::ReadKeyRequired = &self {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    r#"Basic realm="zebench", charset="UTF-8""#,
+                )],
+                Json(json!({
+                    "error": "Unauthorized",
+                    "details": "this server is private: send a read or write key as `Authorization: Bearer KEY` (browsers: the key as password)",
+                })),
+            )
+                .into_response();
+        }
         let (status, body) = match &self {
             ApiError::Invalid(v) => {
                 let mut body = json!({"error": v.summary()});
@@ -73,6 +109,13 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized"})),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, json!({"error": "Invalid API key"})),
+            ApiError::KeyRefused(why) => (
+                StatusCode::FORBIDDEN,
+                json!({"error": "Invalid API key", "details": why}),
+            ),
+            ApiError::TooManyRequests(_) | ApiError::ReadKeyRequired => {
+                unreachable!("answered above")
+            }
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, json!({"error": what})),
             ApiError::Conflict(ids) => (
                 StatusCode::CONFLICT,

@@ -16,7 +16,7 @@ pub fn jsonl(items: &[RunDetail]) -> Vec<u8> {
 }
 
 /// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "runId",
     "batchId",
     "suite",
@@ -39,6 +39,7 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "workspaceDir",
     "evaluations",
     "metadata",
+    "submittedBy",
 ];
 
 /// The CSV header line.
@@ -92,6 +93,7 @@ pub fn csv_rows(items: &[RunDetail]) -> Vec<u8> {
             text_cell(t.and_then(|t| t.workspace_dir.as_deref()).unwrap_or("")),
             text_cell(&evaluations),
             text_cell(r.metadata.as_deref().unwrap_or("")),
+            text_cell(r.submitted_by.as_deref().unwrap_or("")),
         ];
         let _ = w.write_record(&record);
     }

@@ -1,41 +1,59 @@
 //! Extractors whose rejections use the API's error shape.
 
 use crate::error::ApiError;
+use crate::keys::{KeyCheck, Scope};
+use crate::read_gate::{presented_key, Presented};
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
+use std::sync::Arc;
 
-/// Passes only requests that carry one of the server's write keys.
-pub(crate) struct WriteAuth;
+/// Passes only requests that carry a valid write key, within the rate limits; carries the
+/// key's name so the run records who submitted it.
+pub(crate) struct WriteAuth {
+    pub key_name: Arc<str>,
+}
 
 impl FromRequestParts<AppState> for WriteAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
-        // Check every key so the time taken does not reveal which one nearly matched.
-        let ok = state
-            .config
-            .api_keys
-            .iter()
-            .fold(false, |acc, k| k.matches(token) | acc);
-        if ok {
-            Ok(WriteAuth)
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        // The address first: a flood of guessed keys from one place is slowed down too.
+        let address = state.rate_limits.client_address(parts);
+        state
+            .rate_limits
+            .check_address(address)
+            .map_err(ApiError::TooManyRequests)?;
+        let token = match presented_key(&parts.headers) {
+            Some(Presented::Bearer(t)) => t,
+            _ => return Err(ApiError::Unauthorized),
+        };
+        let key_name = match state.keys.ring().check(&token) {
+            KeyCheck::Valid {
+                name,
+                scope: Scope::Write,
+            } => name,
+            KeyCheck::Valid { name, .. } => {
+                return Err(ApiError::KeyRefused(format!(
+                    "the key {name:?} is read-only"
+                )))
+            }
+            KeyCheck::Revoked { name } => {
+                tracing::warn!(key = %name, "request with a revoked key refused");
+                return Err(ApiError::KeyRefused(format!(
+                    "the key {name:?} was revoked"
+                )));
+            }
+            KeyCheck::Unknown => return Err(ApiError::Forbidden),
+        };
+        state
+            .rate_limits
+            .check_key(&key_name)
+            .map_err(ApiError::TooManyRequests)?;
+        Ok(WriteAuth { key_name })
     }
 }
 

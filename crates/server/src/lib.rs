@@ -11,11 +11,18 @@ mod cors;
 pub mod error;
 pub mod export_format;
 mod extract;
+pub mod keys;
+pub mod metrics;
 pub mod openapi;
+mod rate_limit;
+mod read_gate;
 mod routes;
+mod security_headers;
+pub mod webhooks;
 
-pub use config::{ApiKey, ServerConfig, DEV_KEY};
+pub use config::{ServerConfig, DEV_KEY};
 pub use error::ApiError;
+pub use keys::{ApiKey, KeysError, Scope};
 
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::IntoResponse;
@@ -37,16 +44,59 @@ pub struct AppState {
     /// Cancelled at shutdown: event streams end so connections can drain.
     pub shutdown: CancellationToken,
     pub(crate) batch_cache: Arc<cache::BatchCache>,
+    /// The keys in force (reloaded from the keys file while serving).
+    pub keys: Arc<keys::Keys>,
+    pub(crate) rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<Store>, config: ServerConfig) -> Self {
-        AppState {
+    /// Fails only when the configured keys file cannot be read or is invalid.
+    pub fn new(store: Arc<Store>, config: ServerConfig) -> Result<Self, KeysError> {
+        let keys = keys::Keys::new(config.api_keys.clone(), config.file.auth.keys_file.clone())?;
+        Ok(AppState {
             store,
+            rate_limits: Arc::new(rate_limit::RateLimits::new(&config.file.rate_limit)),
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
             batch_cache: Arc::new(cache::BatchCache::new(16 * 1024 * 1024)),
-        }
+            keys: Arc::new(keys),
+        })
+    }
+
+    /// True when a per-key or per-address write limit is configured.
+    pub fn rate_limited(&self) -> bool {
+        self.rate_limits.enabled()
+    }
+
+    /// Re-reads the keys file when it changes and forgets idle rate-limit buckets, every
+    /// `every`, until shutdown. A broken keys file keeps the previous keys and logs an error.
+    pub fn spawn_housekeeping(&self, every: std::time::Duration) {
+        let keys = self.keys.clone();
+        let limits = self.rate_limits.clone();
+        let token = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                match keys.reload_if_changed() {
+                    Ok(true) => {
+                        let ring = keys.ring();
+                        tracing::info!(
+                            write_keys = ring.write_key_count(),
+                            read_protected = ring.read_protected(),
+                            "keys file reloaded"
+                        );
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::error!("{e}; the previous keys stay in force"),
+                }
+                limits.forget_idle();
+            }
+        });
     }
 }
 
@@ -59,9 +109,21 @@ pub fn app(state: AppState) -> Router {
         state.config.request_timeout,
     ));
     let cors = state.config.clone();
+    let metrics_on = state.config.file.metrics.enabled;
+    if metrics_on && metrics::install().is_ok() {
+        metrics::set_build_info(state.store.kind());
+    }
+    // `GET /metrics` is here only when it is not on a listener of its own (`[metrics] bind`).
+    let metrics_route = if metrics_on && state.config.file.metrics.bind.is_none() {
+        Router::new().route("/metrics", axum::routing::get(metrics::render))
+    } else {
+        Router::new()
+    };
+    let gate = state.keys.clone();
     Router::new()
         .merge(timed)
         .merge(routes::streaming(state.clone()))
+        .merge(metrics_route)
         .merge(zebench_web::router(state.store.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -69,8 +131,16 @@ pub fn app(state: AppState) -> Router {
             ApiError::Internal("handler panicked".into()).into_response()
         }))
         .layer(axum::middleware::from_fn(move |req, next| {
+            read_gate::check(gate.clone(), req, next)
+        }))
+        .layer(axum::middleware::from_fn(move |req, next| {
             cors::apply(cors.clone(), req, next)
         }))
+        .layer(axum::middleware::map_response(security_headers::add))
+        // Outside the gates and CORS so refused and preflight requests are counted too.
+        .layer(tower::util::option_layer(
+            metrics_on.then(|| axum::middleware::from_fn(metrics::track)),
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let route = req
@@ -105,8 +175,19 @@ async fn method_not_allowed() -> impl IntoResponse {
 /// Serves `state` on `listener` until `state.shutdown` is cancelled; then stops accepting,
 /// ends event streams, lets in-flight requests finish, and closes the store.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_then(listener, state, async {}).await
+}
+
+/// [`serve`], running `before_close` once requests have drained and before the store closes
+/// (`zebench serve` lets webhooks finish there: they read the store).
+pub async fn serve_then(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    before_close: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let token = state.shutdown.clone();
     let store = state.store.clone();
+    state.spawn_housekeeping(std::time::Duration::from_secs(2));
     let router = app(state);
     axum::serve(
         listener,
@@ -114,6 +195,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     )
     .with_graceful_shutdown(async move { token.cancelled().await })
     .await?;
+    before_close.await;
     store.close().await;
     Ok(())
 }

@@ -5,11 +5,14 @@
 //! run every case on both. The store owns the ingest path used by the API handler *and* by the
 //! harness in local mode, so a run is validated and written the same way whichever way it came.
 
+pub mod backup;
 mod chunking;
 mod error;
 pub mod events;
 mod filter;
 mod grid;
+pub mod metrics;
+pub mod migrate;
 mod postgres;
 mod read_cache;
 mod rollup;
@@ -18,6 +21,7 @@ mod sqlite;
 #[doc(hidden)]
 pub mod testing;
 
+pub use backup::{BackupError, BackupReport};
 pub use error::{Result, StoreError};
 pub use events::Event;
 pub use filter::{Cursor, Page, RunFilter};
@@ -82,6 +86,9 @@ pub struct Store {
     version: Arc<std::sync::atomic::AtomicU64>,
     grids: Arc<read_cache::ReadCache<Vec<GridRow>>>,
     histograms: Arc<read_cache::ReadCache<Vec<EvaluatorBucket>>>,
+    /// This process's store, among every replica sharing the database (see
+    /// [`Store::instance_id`]).
+    instance: String,
 }
 
 /// One submission waiting for the writer.
@@ -90,13 +97,19 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Outcome>>>,
 }
 
+/// Calls the same backend method on whichever backend the store has, and records it (see
+/// `metrics`) under the method's name, so the `operation` label set is exactly the backend
+/// methods called here and cannot grow at run time.
 macro_rules! on_backend {
-    ($self:ident, $b:ident => $e:expr) => {
-        match &*$self.backend {
-            Backend::Sqlite($b) => $e,
-            Backend::Postgres($b) => $e,
-        }
-    };
+    ($self:ident, $b:ident => $recv:ident . $op:ident ( $($arg:expr),* ) .await) => {{
+        let started = std::time::Instant::now();
+        let result = match &*$self.backend {
+            Backend::Sqlite($b) => $recv.$op($($arg),*).await,
+            Backend::Postgres($b) => $recv.$op($($arg),*).await,
+        };
+        crate::metrics::record(stringify!($op), started, result.is_ok());
+        result
+    }};
 }
 
 /// What happened to one submitted run.
@@ -130,6 +143,8 @@ pub(crate) struct Prepared {
     hash: String,
     metadata: Option<String>,
     artifacts: Vec<EncodedArtifact>,
+    /// The name of the API key that submitted the run, if any (audit; not content).
+    submitted_by: Option<String>,
 }
 
 pub(crate) struct EncodedArtifact {
@@ -188,7 +203,7 @@ pub(crate) fn decode_artifact(row: rows::ArtifactRow) -> Result<ArtifactBody> {
     })
 }
 
-fn prepare(run: RunResult, received_at: i64) -> Prepared {
+fn prepare(run: RunResult, received_at: i64, submitted_by: Option<&str>) -> Prepared {
     let mut artifacts: Vec<EncodedArtifact> = run
         .artifacts
         .iter()
@@ -213,6 +228,7 @@ fn prepare(run: RunResult, received_at: i64) -> Prepared {
             .map(|m| serde_json::to_string(m).unwrap_or_default()),
         artifacts,
         run,
+        submitted_by: submitted_by.map(str::to_string),
     }
 }
 
@@ -255,6 +271,7 @@ impl Store {
         Ok(Store {
             grids: Arc::new(read_cache::ReadCache::new(version.clone())),
             histograms: Arc::new(read_cache::ReadCache::new(version.clone())),
+            instance: uuid::Uuid::new_v4().to_string(),
             version,
             backend,
             events,
@@ -267,6 +284,13 @@ impl Store {
             Backend::Sqlite(_) => BackendKind::Sqlite,
             Backend::Postgres(_) => BackendKind::Postgres,
         }
+    }
+
+    /// A random id of this store, new at every connect: the `origin` of the
+    /// [`Event::BatchCompleted`] events it stores, so a consumer can tell its own from other
+    /// replicas'.
+    pub fn instance_id(&self) -> &str {
+        &self.instance
     }
 
     /// Receives every run and batch change stored from now on (on PostgreSQL, by any replica).
@@ -288,11 +312,24 @@ impl Store {
     /// a single transaction (group commit): each submission keeps its own all-or-nothing
     /// outcome, and the database sees a few large transactions instead of many small ones.
     pub async fn submit_runs(&self, runs: Vec<RunResult>) -> Result<Vec<Outcome>> {
+        self.submit_runs_as(runs, None).await
+    }
+
+    /// [`Store::submit_runs`], recording `submitted_by` (the submitting API key's name) on every
+    /// new run. A duplicate keeps the name it was first stored with.
+    pub async fn submit_runs_as(
+        &self,
+        runs: Vec<RunResult>,
+        submitted_by: Option<&str>,
+    ) -> Result<Vec<Outcome>> {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
         let now = Timestamp::now().millis();
-        let items: Vec<Prepared> = runs.into_iter().map(|r| prepare(r, now)).collect();
+        let items: Vec<Prepared> = runs
+            .into_iter()
+            .map(|r| prepare(r, now, submitted_by))
+            .collect();
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(Job { items, reply })
@@ -304,13 +341,19 @@ impl Store {
     /// Creates or updates a batch's descriptive fields (never its aggregates).
     pub async fn upsert_batch(&self, batch: &BatchUpsert) -> Result<()> {
         let now = Timestamp::now().millis();
-        on_backend!(self, b => b.upsert_batch(batch, now).await)?;
+        on_backend!(self, b => b.upsert_batch(batch, now, &self.instance).await)?;
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if self.kind() == BackendKind::Sqlite {
             let _ = self.events.send(Event::BatchUpdated {
                 batch_id: batch.batch_id.clone(),
             });
+            if batch.completed_at.is_some() {
+                let _ = self.events.send(Event::BatchCompleted {
+                    batch_id: batch.batch_id.clone(),
+                    origin: self.instance.clone(),
+                });
+            }
         }
         Ok(())
     }
@@ -426,12 +469,12 @@ impl Store {
         let (f, bs, ks) = (filter.clone(), batches.to_vec(), keys.to_vec());
         through_cache(&self.backend, &self.grids, key, move |backend| {
             let (f, bs, ks) = (f.clone(), bs.clone(), ks.clone());
-            async move {
+            metrics::timed("grid", async move {
                 match &*backend {
                     Backend::Sqlite(b) => b.grid(&f, &bs, &ks, limit).await,
                     Backend::Postgres(b) => b.grid(&f, &bs, &ks, limit).await,
                 }
-            }
+            })
         })
         .await
     }
@@ -449,12 +492,12 @@ impl Store {
         let (f, bs) = (filter.clone(), batches.to_vec());
         through_cache(&self.backend, &self.histograms, key, move |backend| {
             let (f, bs) = (f.clone(), bs.clone());
-            async move {
+            metrics::timed("evaluator_histogram", async move {
                 match &*backend {
                     Backend::Sqlite(b) => b.evaluator_histogram(&f, &bs).await,
                     Backend::Postgres(b) => b.evaluator_histogram(&f, &bs).await,
                 }
-            }
+            })
         })
         .await
     }
@@ -497,6 +540,24 @@ impl Store {
     /// once (an import, a benchmark); the databases also do it on their own over time.
     pub async fn analyze(&self) -> Result<()> {
         on_backend!(self, b => b.analyze().await)
+    }
+
+    /// Writes an online, consistent copy of a SQLite store to `out` and checks it (see
+    /// [`backup`]); `overwrite` allows replacing an existing `out`. Reads through a reader
+    /// connection, so ingestion goes on meanwhile. PostgreSQL answers
+    /// [`BackupError::Postgres`]: use `pg_dump`.
+    pub async fn backup_to(
+        &self,
+        out: &std::path::Path,
+        overwrite: bool,
+    ) -> std::result::Result<BackupReport, BackupError> {
+        match &*self.backend {
+            Backend::Sqlite(b) => {
+                let mut conn = b.read.acquire().await?;
+                backup::copy_into(&mut conn, out, overwrite).await
+            }
+            Backend::Postgres(_) => Err(BackupError::Postgres),
+        }
     }
 
     /// Checks the database answers (for `/health`).
@@ -609,10 +670,15 @@ async fn submit_group(
 ) -> Result<Vec<Result<Vec<Outcome>>>> {
     let mut attempt = 0;
     loop {
+        let started = std::time::Instant::now();
         let result = match backend {
             Backend::Sqlite(b) => b.submit_group(jobs).await,
             Backend::Postgres(b) => b.submit_group(jobs).await,
         };
+        metrics::record("submit", started, result.is_ok());
+        if result.is_ok() {
+            metrics::record_commit(jobs.iter().map(|j| j.len()).sum());
+        }
         match result {
             Err(e) if e.is_transient() && attempt < RETRIES => {
                 attempt += 1;

@@ -108,7 +108,7 @@ impl Backend {
                 "INSERT INTO runs (run_id, batch_id, suite, scenario, tier, agent, model, status, \
                  started_at, completed_at, total_score, weighted_score, success_metric, \
                  is_successful, metadata, specialist_enabled, specialist_name, specialist_version, \
-                 content_hash, received_at) ",
+                 content_hash, received_at, submitted_by) ",
             );
             qb.push_values(chunk, |mut b, p| {
                 let r = &p.run;
@@ -131,7 +131,8 @@ impl Backend {
                     .push_bind(r.specialist_name.as_deref())
                     .push_bind(r.specialist_version.as_deref())
                     .push_bind(p.hash.as_str())
-                    .push_bind(p.received_at);
+                    .push_bind(p.received_at)
+                    .push_bind(p.submitted_by.as_deref());
             });
             qb.push(" RETURNING id, run_id");
             let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
@@ -274,7 +275,8 @@ impl Backend {
     }
 
     /// Creates a batch or updates its descriptive fields; `created_at` keeps its first value.
-    pub(crate) async fn upsert_batch(&self, b: &BatchUpsert, now: i64) -> Result<()> {
+    /// `origin`: the storing [`crate::Store::instance_id`], announced with a completion.
+    pub(crate) async fn upsert_batch(&self, b: &BatchUpsert, now: i64, origin: &str) -> Result<()> {
         let mut tx = begin_write(&self.write).await?;
         let metadata = b.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string());
         sqlx::query(
@@ -291,6 +293,13 @@ impl Backend {
         .await?;
         if IS_PG {
             notify(&mut tx, &crate::events::Event::BatchUpdated { batch_id: b.batch_id.clone() }).await?;
+            if b.completed_at.is_some() {
+                let event = crate::events::Event::BatchCompleted {
+                    batch_id: b.batch_id.clone(),
+                    origin: origin.to_string(),
+                };
+                notify(&mut tx, &event).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -10,7 +10,7 @@ use zebench_core::{
 pub(crate) const RUN_COLUMNS: &str = "r.id, r.run_id, r.batch_id, r.suite, r.scenario, r.tier, \
     r.agent, r.model, r.status, r.started_at, r.completed_at, r.total_score, r.weighted_score, \
     r.success_metric, r.is_successful, r.metadata, r.specialist_enabled, r.specialist_name, \
-    r.specialist_version";
+    r.specialist_version, r.submitted_by";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct RunRow {
@@ -33,6 +33,7 @@ pub(crate) struct RunRow {
     specialist_enabled: Option<bool>,
     specialist_name: Option<String>,
     specialist_version: Option<String>,
+    submitted_by: Option<String>,
 }
 
 impl RunRow {
@@ -60,6 +61,7 @@ impl RunRow {
             specialist_enabled: self.specialist_enabled,
             specialist_name: self.specialist_name,
             specialist_version: self.specialist_version,
+            submitted_by: self.submitted_by,
         })
     }
 }

@@ -465,7 +465,8 @@ fn dashboard_in_headless_chromium() {
                 api_keys: vec![ApiKey::new(API_KEY)],
                 ..Default::default()
             },
-        );
+        )
+        .expect("keys");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");

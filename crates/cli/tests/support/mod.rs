@@ -285,15 +285,19 @@ impl Server {
     /// Starts `zebench serve --bind BIND --database-url DB [--api-key KEY]` and waits for its
     /// "zebench API on http://ADDR" line (BIND may use port 0).
     pub fn start(sandbox: &Sandbox, bind: &str, db: &Path, api_key: Option<&str>) -> Server {
+        let key_args: Vec<&str> = api_key.map(|k| vec!["--api-key", k]).unwrap_or_default();
+        Server::start_with(sandbox, bind, db, &key_args)
+    }
+
+    /// [`Server::start`] with other flags after the bind address and database.
+    pub fn start_with(sandbox: &Sandbox, bind: &str, db: &Path, extra: &[&str]) -> Server {
         let mut cmd = sandbox.zebench();
         cmd.args(["serve", "--bind", bind, "--database-url"])
             .arg(db)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        if let Some(k) = api_key {
-            cmd.args(["--api-key", k]);
-        }
         let mut child = cmd.spawn().expect("start zebench serve");
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));

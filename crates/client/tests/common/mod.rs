@@ -52,12 +52,13 @@ pub struct TestServer {
 impl TestServer {
     /// Starts the server on `port`, on its own store opened on `db`.
     pub async fn start(db: &TestDb, port: Port) -> TestServer {
+        TestServer::start_with(db, port, server_config()).await
+    }
+
+    /// Starts the server on `port` with `config`.
+    pub async fn start_with(db: &TestDb, port: Port, config: ServerConfig) -> TestServer {
         let listener = port.socket.listen(1024).expect("listen");
-        let config = ServerConfig {
-            api_keys: vec![ApiKey::new(KEY)],
-            ..Default::default()
-        };
-        let state = AppState::new(Arc::new(db.reopen().await), config);
+        let state = AppState::new(Arc::new(db.reopen().await), config).expect("keys");
         let task = tokio::spawn(zebench_server::serve(listener, state.clone()));
         TestServer {
             addr: port.addr,
@@ -84,6 +85,14 @@ impl TestServer {
             .expect("server task")
             .expect("server ran");
         Port::bind(self.addr)
+    }
+}
+
+/// The server settings every test uses unless it needs others: the test key.
+pub fn server_config() -> ServerConfig {
+    ServerConfig {
+        api_keys: vec![ApiKey::new(KEY)],
+        ..Default::default()
     }
 }
 

@@ -181,6 +181,7 @@ mod tests {
             specialist_enabled: None,
             specialist_name: None,
             specialist_version: None,
+            submitted_by: None,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::extract::{Body, BulkBody, WriteAuth};
+use crate::metrics::{self, IngestPath};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,21 +29,27 @@ pub(crate) struct RunCreated {
         (status = 200, body = RunCreated, description = "Already stored with identical content; nothing changed"),
         (status = 400, body = crate::openapi::ErrorBody, description = "Invalid JSON, missing fields (listed in details), or a wrongly typed field (named in details)"),
         (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 429, body = crate::openapi::ErrorBody, description = "A rate limit was reached (per key or per client address); retry after the `Retry-After` seconds"),
         (status = 409, body = crate::openapi::ErrorBody, description = "The runId is stored with different content"),
         (status = 413, body = crate::openapi::ErrorBody),
     ))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    _auth: WriteAuth,
+    auth: WriteAuth,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<RunCreated>)> {
     let run = parse_run_result(&body)?;
     let run_id = run.run_id.clone();
-    let outcome = state.store.submit_run(run).await?;
+    let outcome = state
+        .store
+        .submit_runs_as(vec![run], Some(&auth.key_name))
+        .await?[0];
     let (status, duplicate) = match outcome {
         Outcome::Created => (StatusCode::CREATED, None),
         Outcome::Duplicate => (StatusCode::OK, Some(true)),
     };
+    let created = usize::from(outcome == Outcome::Created);
+    metrics::runs_ingested(IngestPath::Single, created, 1 - created);
     Ok((
         status,
         Json(RunCreated {
@@ -73,12 +80,13 @@ pub(crate) struct BulkCreated {
         (status = 200, body = BulkCreated, description = "Every run was already stored"),
         (status = 400, body = crate::openapi::ErrorBody, description = "Names the item: runs[5].evaluations[0].score"),
         (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 429, body = crate::openapi::ErrorBody, description = "A rate limit was reached (per key or per client address); retry after the `Retry-After` seconds"),
         (status = 409, body = crate::openapi::ErrorBody, description = "Some runIds are stored with different content (listed); nothing was stored"),
         (status = 413, body = crate::openapi::ErrorBody),
     ))]
 pub(crate) async fn create_bulk(
     State(state): State<AppState>,
-    _auth: WriteAuth,
+    auth: WriteAuth,
     BulkBody(body): BulkBody,
 ) -> ApiResult<(StatusCode, Json<BulkCreated>)> {
     // Parsing a large bulk body is CPU work: keep it off the async workers and use both cores.
@@ -88,8 +96,12 @@ pub(crate) async fn create_bulk(
         .map_err(|e| crate::error::ApiError::Internal(e.to_string()))??;
     let run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
     let empty = runs.is_empty();
-    let outcomes = state.store.submit_runs(runs).await?;
+    let outcomes = state
+        .store
+        .submit_runs_as(runs, Some(&auth.key_name))
+        .await?;
     let created = outcomes.iter().filter(|o| **o == Outcome::Created).count();
+    metrics::runs_ingested(IngestPath::Bulk, created, outcomes.len() - created);
     let status = if created > 0 || empty {
         StatusCode::CREATED
     } else {
@@ -120,6 +132,7 @@ pub(crate) struct BatchCreated {
         (status = 201, body = BatchCreated, description = "Created or updated; createdAt keeps its first value and fields not sent are unchanged"),
         (status = 400, body = crate::openapi::ErrorBody, description = "{\"error\":\"batchId required\"} when missing"),
         (status = 401, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody),
+        (status = 429, body = crate::openapi::ErrorBody, description = "A rate limit was reached (per key or per client address); retry after the `Retry-After` seconds"),
     ))]
 pub(crate) async fn upsert_batch(
     State(state): State<AppState>,

@@ -85,7 +85,7 @@ impl TestApp {
     }
 
     pub async fn with_config(db: &TestDb, config: ServerConfig) -> TestApp {
-        let state = AppState::new(Arc::new(db.reopen().await), config);
+        let state = AppState::new(Arc::new(db.reopen().await), config).expect("keys");
         TestApp {
             router: zebench_server::app(state.clone()),
             state,
@@ -242,8 +242,9 @@ pub fn sorted(names: &[&str]) -> Vec<String> {
     k
 }
 
-/// Field names of API.md's Objects section.
-pub const RUN_KEYS: [&str; 19] = [
+/// Field names of API.md's Objects section, plus the (new) `submittedBy` that every run sent
+/// through the API carries.
+pub const RUN_KEYS: [&str; 20] = [
     "id",
     "runId",
     "batchId",
@@ -263,6 +264,7 @@ pub const RUN_KEYS: [&str; 19] = [
     "specialistEnabled",
     "specialistName",
     "specialistVersion",
+    "submittedBy",
 ];
 pub const EVALUATION_KEYS: [&str; 7] = [
     "id",

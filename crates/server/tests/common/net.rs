@@ -118,7 +118,7 @@ pub type Server = tokio::task::JoinHandle<std::io::Result<()>>;
 
 /// Serves a fresh app on the test's database on 127.0.0.1:0.
 pub async fn start(db: &TestDb) -> (AppState, SocketAddr, Server) {
-    let state = AppState::new(Arc::new(db.reopen().await), config());
+    let state = AppState::new(Arc::new(db.reopen().await), config()).expect("keys");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(zebench_server::serve(listener, state.clone()));

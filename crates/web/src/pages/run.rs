@@ -183,6 +183,8 @@ pub struct RunPage {
     pub scenario_title: String,
     pub agent: String,
     pub model: String,
+    /// Name of the API key that submitted the run (empty for local runs).
+    pub submitted_by: String,
     pub batch_id: String,
     pub batch_href: String,
     pub status: String,
@@ -656,6 +658,7 @@ pub fn build(d: &RunDetail, infos: &[ArtifactInfo], texts: Texts) -> RunPage {
         scenario_title: m("scenarioTitle").map(text).unwrap_or_default(),
         agent: r.agent.clone(),
         model: r.model.clone().unwrap_or_default(),
+        submitted_by: r.submitted_by.clone().unwrap_or_default(),
         batch_href: if batch.is_empty() {
             String::new()
         } else {
