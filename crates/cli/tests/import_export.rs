@@ -525,7 +525,7 @@ fn csv_export_has_the_header_and_guards_formulas() {
         lines.next().unwrap(),
         "runId,batchId,suite,scenario,tier,agent,model,status,startedAt,completedAt,totalScore,\
          weightedScore,successMetric,isSuccessful,toolCalls,tokensIn,tokensOut,costUsd,durationMs,\
-         workspaceDir,evaluations,metadata"
+         workspaceDir,evaluations,metadata,submittedBy"
     );
     assert_eq!(csv.matches("\na").count(), 4, "{csv}");
     assert!(csv.contains(",'=cmd,"), "{csv}");
