@@ -28,10 +28,7 @@ pub fn default_outbox_dir() -> PathBuf {
 /// aws-lc C build is avoided, and refuses to build a client until one is installed: call this
 /// before building any other reqwest client in a process that uses this crate's features.
 pub fn install_tls_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    zebench_tls::install_provider();
 }
 
 /// How to reach the server and where to keep undelivered results.

@@ -9,7 +9,6 @@ use crate::config::{ProviderConfig, Secret};
 use crate::error::ProviderError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 /// A successful JSON answer and what it took to get it.
@@ -173,13 +172,10 @@ impl HttpCore {
     }
 }
 
-/// rustls needs a process-wide crypto provider when reqwest is built without its own (we use
-/// ring to avoid aws-lc-sys). Installing fails harmlessly when one is already installed.
+/// rustls needs a process-wide crypto provider when reqwest is built without its own; the one
+/// setup all of zebench shares (ring, to avoid aws-lc-sys).
 fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    zebench_tls::install_provider();
 }
 
 fn classify(

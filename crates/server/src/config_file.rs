@@ -13,6 +13,13 @@ pub struct ServerFile {
     pub auth: AuthSection,
     #[serde(default)]
     pub rate_limit: RateLimitSection,
+    /// The address people reach the dashboard at (`https://bench.example.com`), for the links
+    /// in webhook payloads; without it they carry paths only.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// `[[webhooks]]`: receivers of batch completions and regressions (docs/operations.md).
+    #[serde(default)]
+    pub webhooks: Vec<crate::webhooks::WebhookConfig>,
 }
 
 /// `[auth]`: where named keys live.
@@ -80,9 +87,18 @@ impl ServerFile {
         Ok(file)
     }
 
-    /// Parses the text of a configuration file; the error names line and key.
+    /// Parses the text of a configuration file; the error names line and key. Secrets named
+    /// by `secret_env` are read from the environment.
     pub fn parse(text: &str) -> Result<ServerFile, String> {
-        let file: ServerFile =
+        ServerFile::parse_with_env(text, &|name| std::env::var(name).ok())
+    }
+
+    /// [`ServerFile::parse`] with environment variables looked up through `env`.
+    pub fn parse_with_env(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ServerFile, String> {
+        let mut file: ServerFile =
             toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
         for (name, rate) in [
             ("rate_limit.per_key", file.rate_limit.per_key),
@@ -95,6 +111,21 @@ impl ServerFile {
                     ));
                 }
             }
+        }
+        if let Some(u) = &file.public_url {
+            match reqwest::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") => {
+                    file.public_url = Some(u.trim_end_matches('/').to_string());
+                }
+                _ => {
+                    return Err(format!(
+                        "public_url: {u:?} is not an http:// or https:// URL"
+                    ))
+                }
+            }
+        }
+        for (i, hook) in file.webhooks.iter_mut().enumerate() {
+            hook.validate(&format!("webhooks[{i}]"), env)?;
         }
         Ok(file)
     }

@@ -9,9 +9,25 @@ pub enum StoreError {
     /// The database URL could not be understood.
     #[error("invalid database URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
-    /// The database schema is newer than this binary, or a migration failed.
+    /// A migration failed (or one was left half-applied).
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer zebench: it has a migration this binary does not
+    /// ship. Nothing was changed; running on it could corrupt data the newer version relies on.
+    #[error(
+        "the database schema is at version {database}, newer than this zebench knows \
+         (newest: {known}); upgrade zebench to the release that migrated it, or restore a \
+         backup taken before that upgrade (docs/operations.md, Upgrade)"
+    )]
+    SchemaTooNew { database: i64, known: i64 },
+    /// A migration applied to the database differs from the one this binary ships (its
+    /// checksum): another build migrated it. Nothing was changed.
+    #[error(
+        "migration {migration} applied to this database differs from the one this zebench \
+         ships (checksum mismatch): it was migrated by a different build; run that build, or \
+         restore a backup taken before it migrated the database"
+    )]
+    MigrationModified { migration: String },
     /// Anything the database driver reported.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -35,6 +35,12 @@ pub enum Event {
     },
     #[serde(rename = "batch.updated")]
     BatchUpdated { batch_id: String },
+    /// A client reported the batch finished: an upsert carrying `completedAt` (every shard of
+    /// a sharded batch and every `--resume` reports it). `origin` is the
+    /// [`crate::Store::instance_id`] of the process that stored the report, so a consumer that
+    /// must act once per report although every replica hears it (webhooks) acts on its own.
+    #[serde(rename = "batch.completed")]
+    BatchCompleted { batch_id: String, origin: String },
 }
 
 impl Event {
@@ -44,6 +50,7 @@ impl Event {
             Event::RunCreated { .. } => "run.created",
             Event::RunsBulk { .. } => "runs.bulk",
             Event::BatchUpdated { .. } => "batch.updated",
+            Event::BatchCompleted { .. } => "batch.completed",
         }
     }
 }

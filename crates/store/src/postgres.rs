@@ -42,7 +42,7 @@ pub(crate) struct Backend {
     pub(crate) write: Pool<Db>,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Connects, optionally inside a schema (used to isolate tests), and migrates.
 pub(crate) async fn connect(
@@ -63,7 +63,7 @@ pub(crate) async fn connect(
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?;
-    MIGRATOR.run(&pool).await?;
+    crate::migrate::run(&MIGRATOR, &mut *pool.acquire().await?).await?;
     Ok(Backend {
         read: pool.clone(),
         write: pool,

@@ -59,7 +59,7 @@ const READER_CACHE_KIB: &str = "-2000";
 /// How often the background checkpointer runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Opens (creating if missing) the database at `url` and brings its schema up to date.
 pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backend> {
@@ -84,7 +84,7 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .max_lifetime(None)
         .connect_with(options.clone())
         .await?;
-    MIGRATOR.run(&write).await?;
+    crate::migrate::run(&MIGRATOR, &mut *write.acquire().await?).await?;
     // An in-memory database exists per connection, so it can only be shared through one.
     if memory {
         return Ok(Backend {
