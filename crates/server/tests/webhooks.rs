@@ -305,7 +305,14 @@ backend_tests!(
         // Nothing else follows (no baseline: no regression; one receiver: one delivery).
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(rx.got().len(), 1);
-        hooks.shutdown(Duration::from_secs(1)).await;
+        // Nothing pending: shutdown returns at once, not after its grace period.
+        let t = Instant::now();
+        hooks.shutdown(Duration::from_secs(10)).await;
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "idle shutdown took {:?}",
+            t.elapsed()
+        );
         app.close().await;
         db
     }

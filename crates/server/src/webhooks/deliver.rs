@@ -245,7 +245,8 @@ pub(crate) async fn run(
     let slots = Arc::new(Semaphore::new(policy.concurrency.max(1)));
     let mut in_flight = JoinSet::new();
     let mut open = true;
-    loop {
+    // Until the queue is closed and drained and nothing is in flight, or until `abort`.
+    while open || !in_flight.is_empty() {
         tokio::select! {
             biased;
             _ = abort.cancelled() => break,
@@ -269,7 +270,6 @@ pub(crate) async fn run(
                     },
                 }
             }
-            else => break,
         }
     }
     let mut left = in_flight.len() as u64;
