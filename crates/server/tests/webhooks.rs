@@ -532,8 +532,12 @@ backend_tests!(
     a_clearly_worse_batch_is_announced_as_a_regression,
     |db: TestDb| async move {
         let rx = Receiver::start(vec![], None).await;
+        let chat = Receiver::start(vec![], None).await;
         let app = TestApp::new(&db).await;
-        let hooks = start(&app, vec![hook(&rx.url)], fast()).await;
+        let mut slack = WebhookConfig::new(&chat.url, None);
+        slack.format = WebhookFormat::Slack;
+        slack.events = vec![WebhookEvent::Regression];
+        let hooks = start(&app, vec![hook(&rx.url), slack], fast()).await;
 
         batch(&app, "reg-a", "claude", [8.0, 7.8, 8.2, 8.1, 7.9, 8.0]).await;
         rx.wait_for(1).await;
@@ -592,6 +596,28 @@ backend_tests!(
         assert_eq!(
             r["compareUrl"],
             format!("{PUBLIC}/batches/compare?ids=reg-a&ids=reg-b")
+        );
+        // The Slack receiver asked for regressions only: one message, saying the same.
+        let said = chat.got();
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert_eq!(said[0].event(), "regression");
+        let text = said[0].json()["text"].as_str().unwrap().to_string();
+        assert!(
+            text.starts_with(
+                ":warning: Regression: batch *reg-b* scores -5.00 points against *reg-a* (95% CI -"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!(
+                ", 6 shared cells) (<{PUBLIC}/batches/compare?ids=reg-a&ids=reg-b|compare>)"
+            )),
+            "{text}"
+        );
+        let detail = said[0].json()["blocks"][1]["elements"][0]["text"].clone();
+        assert_eq!(
+            detail,
+            "8.00/10 → 3.00/10 mean weighted score; 6 cells regressed, 0 improved"
         );
         hooks.shutdown(Duration::from_secs(1)).await;
         app.close().await;
