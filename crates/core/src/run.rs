@@ -57,20 +57,82 @@ impl FromStr for RunStatus {
     }
 }
 
+// The `schema(...)` bounds on this file's input types restate the checks of `validate.rs`
+// (`MAX_ID_LEN`, `MAX_MAGNITUDE`, `MAX_COUNT`, no control characters in identifiers, no U+0000
+// in text), so the OpenAPI document describes what the server accepts and a generator working
+// from it (the schemathesis proof in `.ci/fuzz`) reaches the store instead of the validator.
+// `schema_bounds_match_the_validator` below keeps the two in step.
+
 /// One benchmark run as submitted: identity, outcome, scores, evaluations, telemetry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunResult {
     /// Client-chosen unique id; the idempotency key of the submission.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub run_id: String,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub batch_id: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub suite: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub scenario: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub tier: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub agent: String,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub model: Option<String>,
     pub status: RunStatus,
     /// Defaults to the time the server received the run when absent.
@@ -79,18 +141,23 @@ pub struct RunResult {
     #[serde(default)]
     pub completed_at: Option<Timestamp>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1e9, maximum = 1e9))]
     pub total_score: Option<f64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1e9, maximum = 1e9))]
     pub weighted_score: Option<f64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -1e9, maximum = 1e9))]
     pub success_metric: Option<f64>,
     #[serde(default, deserialize_with = "null_as_false")]
     pub is_successful: bool,
     #[serde(default)]
     pub specialist_enabled: Option<bool>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub specialist_name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub specialist_version: Option<String>,
     /// Any JSON object; stored as text and returned as a string, as the seed does.
     #[serde(default, serialize_with = "sorted_metadata")]
@@ -111,12 +178,23 @@ pub struct RunResult {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EvaluationInput {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 512,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub evaluator_name: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = -1e9, maximum = 1e9))]
     pub score: f64,
     #[serde(default = "one")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1e9))]
     pub max_score: f64,
     /// Free text, or any JSON value (stored as its JSON text).
     #[serde(default, deserialize_with = "text_or_json")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub details: Option<String>,
 }
 
@@ -133,16 +211,34 @@ fn one() -> f64 {
 #[serde(rename_all = "camelCase")]
 pub struct TelemetryInput {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_000_000_000_000i64)
+    )]
     pub tool_calls: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_000_000_000_000i64)
+    )]
     pub tokens_in: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_000_000_000_000i64)
+    )]
     pub tokens_out: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1e9))]
     pub cost_usd: Option<f64>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_000_000_000_000i64)
+    )]
     pub duration_ms: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[^\u0000]*$"))]
     pub workspace_dir: Option<String>,
     /// The prompt as sent; stored as the run's `prompt` artifact, not in the telemetry row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +284,42 @@ fn text_or_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The OpenAPI bounds are literals in attributes; this keeps them equal to the constants
+    /// the validator enforces, so the spec cannot promise more (or less) than the server does.
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn schema_bounds_match_the_validator() {
+        use crate::validate::{MAX_COUNT, MAX_ID_LEN, MAX_MAGNITUDE};
+        let spec = |schema: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(schema).unwrap()
+        };
+        let run = spec(<RunResult as utoipa::PartialSchema>::schema());
+        for id in ["runId", "suite", "scenario", "tier", "agent"] {
+            let p = &run["properties"][id];
+            assert_eq!(p["maxLength"], MAX_ID_LEN, "{id}");
+            assert_eq!(p["minLength"], 1, "{id}");
+            let pattern = regex::Regex::new(p["pattern"].as_str().unwrap()).unwrap();
+            assert!(pattern.is_match("nx-pnpm monorepo"), "{id}");
+            assert!(!pattern.is_match("   "), "{id}: blank is missing");
+            assert!(!pattern.is_match("a\tb"), "{id}: control characters");
+        }
+        assert_eq!(run["properties"]["totalScore"]["maximum"], MAX_MAGNITUDE);
+        assert_eq!(run["properties"]["totalScore"]["minimum"], -MAX_MAGNITUDE);
+        let telemetry = spec(<TelemetryInput as utoipa::PartialSchema>::schema());
+        for count in ["toolCalls", "tokensIn", "tokensOut", "durationMs"] {
+            assert_eq!(
+                telemetry["properties"][count]["maximum"], MAX_COUNT,
+                "{count}"
+            );
+            assert_eq!(telemetry["properties"][count]["minimum"], 0, "{count}");
+        }
+        assert_eq!(telemetry["properties"]["costUsd"]["maximum"], MAX_MAGNITUDE);
+        let eval = spec(<EvaluationInput as utoipa::PartialSchema>::schema());
+        assert_eq!(eval["properties"]["evaluatorName"]["maxLength"], MAX_ID_LEN);
+        assert_eq!(eval["properties"]["score"]["maximum"], MAX_MAGNITUDE);
+        assert_eq!(eval["properties"]["maxScore"]["minimum"], 0);
+    }
 
     #[test]
     fn status_parses_its_own_names_only() {

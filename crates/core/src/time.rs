@@ -112,11 +112,15 @@ impl utoipa::PartialSchema for Timestamp {
                 ObjectBuilder::new()
                     .schema_type(Type::String)
                     .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-                    .description(Some("ISO-8601 UTC (always the form returned)")),
+                    .description(Some(
+                        "ISO-8601 from 1970 to 9999, any offset on input; returned in UTC",
+                    )),
             )
             .item(
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(MAX_MS))
                     .description(Some("epoch milliseconds (accepted on input)")),
             )
             .into()

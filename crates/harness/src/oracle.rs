@@ -33,6 +33,12 @@ pub enum OracleError {
         #[source]
         source: std::io::Error,
     },
+    #[error("oracle answers file {} is {}; the limit is {}", path.display(), crate::suite::limits::human_bytes(*size), crate::suite::limits::human_bytes(*limit))]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("oracle answers file {} is not valid JSON: {message} (it must be a flat JSON object of \"question or topic\": \"answer\")", path.display())]
     Parse { path: PathBuf, message: String },
     #[error("oracle answers file {} must be a flat JSON object of \"question or topic\": \"answer\", found {found}", path.display())]
@@ -48,9 +54,22 @@ pub enum OracleError {
 impl Oracle {
     /// Loads an `oracle-answers.json` file.
     pub fn load(path: &Path) -> Result<Oracle, OracleError> {
-        let text = std::fs::read_to_string(path).map_err(|source| OracleError::Read {
-            path: path.to_path_buf(),
-            source,
+        use crate::suite::limits::{read_text, MAX_ORACLE_BYTES};
+        use crate::suite::SuiteError;
+        let text = read_text(path, MAX_ORACLE_BYTES).map_err(|e| match e {
+            SuiteError::TooLarge { size, limit, .. } => OracleError::TooLarge {
+                path: path.to_path_buf(),
+                size,
+                limit,
+            },
+            SuiteError::Io { source, .. } => OracleError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => OracleError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(other.to_string()),
+            },
         })?;
         Self::from_json_str(&text).map_err(|e| e.with_path(path))
     }
@@ -145,6 +164,9 @@ impl OracleError {
         let path = p.to_path_buf();
         match self {
             OracleError::Read { source, .. } => OracleError::Read { path, source },
+            OracleError::TooLarge { size, limit, .. } => {
+                OracleError::TooLarge { path, size, limit }
+            }
             OracleError::Parse { message, .. } => OracleError::Parse { path, message },
             OracleError::NotObject { found, .. } => OracleError::NotObject { path, found },
             OracleError::NonString { key, found, .. } => {

@@ -12,9 +12,22 @@ use utoipa::{Modify, OpenApi};
 pub struct ErrorBody {
     /// A short summary: `Missing required fields`, `Run not found`, `Invalid API key`, …
     pub error: String,
-    /// What exactly was wrong: the missing field names, or `path: problem`.
-    #[schema(value_type = Option<Object>)]
+    /// What exactly was wrong: `path: problem` as a string, or a list (the missing field
+    /// names, the conflicting run ids). Absent when the summary says it all.
+    #[schema(value_type = Option<ErrorDetails>)]
     pub details: Option<serde_json::Value>,
+}
+
+// Spelled out (rather than "any JSON") so a client, and the schemathesis proof in `.ci/fuzz`,
+// can check an error body against the spec.
+/// What `details` holds: one message, or a list of names.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ErrorDetails {
+    /// One message, e.g. `evaluations[3].score: invalid type: string "x", expected a number`.
+    Message(String),
+    /// Several names, e.g. the missing required fields or the conflicting run ids.
+    List(Vec<String>),
 }
 
 struct BearerAuth;
@@ -57,7 +70,7 @@ impl Modify for BearerAuth {
         crate::routes::results::upsert_batch,
         get,
     ),
-    components(schemas(ErrorBody, crate::routes::RunCreated, crate::routes::BulkCreated,
+    components(schemas(ErrorBody, ErrorDetails, crate::routes::RunCreated, crate::routes::BulkCreated,
         crate::routes::BatchCreated, crate::routes::ArtifactEntry)),
     modifiers(&BearerAuth),
 )]

@@ -84,19 +84,24 @@ impl ScriptedAgent {
 
 /// Parses a script file, naming the file and line on error.
 pub fn load_script(path: &Path) -> Result<Script, AgentError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        AgentError::Config(format!(
-            "scripted agent: cannot read {}: {e} (name a script file, or put <name>.yaml in the scenario's agents/ folder)",
+    use crate::suite::limits;
+    let text = limits::read_text(path, limits::MAX_YAML_BYTES).map_err(|e| match e {
+        crate::suite::SuiteError::Io { source, .. } => AgentError::Config(format!(
+            "scripted agent: cannot read {}: {source} (name a script file, or put <name>.yaml in the scenario's agents/ folder)",
             path.display()
-        ))
+        )),
+        other => AgentError::Config(format!("scripted agent: {other}")),
     })?;
-    serde_saphyr::from_str(&text).map_err(|e| {
+    limits::from_yaml(&text).map_err(|e| {
         let line = e.location().map(|l| l.line()).unwrap_or(0);
-        AgentError::Config(format!(
-            "{}:{line}: {}",
-            path.display(),
-            e.to_string().lines().next().unwrap_or("invalid script")
-        ))
+        let message = limits::yaml_message(&e).unwrap_or_else(|| {
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("invalid script")
+                .to_string()
+        });
+        AgentError::Config(format!("{}:{line}: {message}", path.display()))
     })
 }
 

@@ -306,12 +306,15 @@ fn resolve_prompt(req: &RunRequest) -> Result<String, Failure> {
         .entry
         .tier(&req.tier)
         .map_err(|e| Failure::new(ErrorType::Prompt, e.to_string()))?;
-    let mut text = std::fs::read_to_string(&tier.path).map_err(|e| {
-        Failure::new(
-            ErrorType::Prompt,
-            format!("cannot read {}: {e}", tier.path.display()),
-        )
-    })?;
+    let mut text =
+        crate::suite::limits::read_text(&tier.path, crate::suite::limits::MAX_PROMPT_BYTES)
+            .map_err(|e| match e {
+                crate::suite::SuiteError::Io { source, .. } => Failure::new(
+                    ErrorType::Prompt,
+                    format!("cannot read {}: {source}", tier.path.display()),
+                ),
+                other => Failure::new(ErrorType::Prompt, other.to_string()),
+            })?;
     if text.trim().is_empty() {
         return Err(Failure::new(
             ErrorType::Prompt,

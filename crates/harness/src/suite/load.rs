@@ -21,6 +21,13 @@ pub enum SuiteError {
     },
     #[error("{file}: {message}")]
     Invalid { file: PathBuf, message: String },
+    /// Refused before reading: see `suite::limits`.
+    #[error("{} is {}; the limit is {}", file.display(), super::limits::human_bytes(*size), super::limits::human_bytes(*limit))]
+    TooLarge {
+        file: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -267,9 +274,10 @@ pub fn parse_tier_name(stem: &str) -> Option<(String, Option<String>)> {
     ok.then(|| (id.to_string(), label))
 }
 
-/// Parses a scenario.yaml, with file, line and column in errors.
+/// Parses a scenario.yaml, with file, line and column in errors. A file over
+/// [`MAX_YAML_BYTES`](super::limits::MAX_YAML_BYTES) is refused unread.
 pub fn load_scenario(path: &Path) -> Result<Scenario, SuiteError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let text = super::limits::read_text(path, super::limits::MAX_YAML_BYTES)?;
     parse_scenario(path, &text)
 }
 
@@ -280,7 +288,7 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, SuiteError> {
             message: "the file is empty; a scenario needs at least `id` and `title`".into(),
         });
     }
-    serde_saphyr::from_str::<Scenario>(text).map_err(|e| {
+    super::limits::from_yaml::<Scenario>(text).map_err(|e| {
         let (line, column) = e
             .location()
             .map(|l| (l.line(), l.column()))
@@ -289,7 +297,8 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, SuiteError> {
             file: path.to_path_buf(),
             line,
             column,
-            message: clean_yaml_message(&first_line(&e.to_string())),
+            message: super::limits::yaml_message(&e)
+                .unwrap_or_else(|| clean_yaml_message(&first_line(&e.to_string()))),
         }
     })
 }

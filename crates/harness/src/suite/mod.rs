@@ -1,5 +1,6 @@
 //! Suites on disk: discovery, the scenario model, validation and scaffolding.
 
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod scaffold;

@@ -4,6 +4,7 @@
 //! what its author thinks (unknown keys, `no_*` checks without `negate`, a judge with nothing
 //! to judge).
 
+use super::limits;
 use super::load::{load_suite, parse_scenario, ScenarioEntry, SuiteError, SuitesRoots};
 use super::model::{CheckCommon, Extra, Scenario};
 use serde::Serialize;
@@ -125,15 +126,32 @@ fn entries_at(p: &Path) -> Result<Vec<ScenarioEntry>, SuiteError> {
 pub fn validate_scenario(entry: &ScenarioEntry) -> Vec<Diagnostic> {
     let file = entry.yaml_path();
     let mut v = Vec::new();
-    let text = match std::fs::read_to_string(&file) {
+    let text = match limits::read_text(&file, limits::MAX_YAML_BYTES) {
         Ok(t) => t,
-        Err(e) => {
+        Err(SuiteError::TooLarge { size, limit, .. }) => {
             v.push(diag(
                 Severity::Error,
                 &file,
                 None,
-                format!("cannot read: {e}"),
+                format!(
+                    "the file is {}; the limit is {}",
+                    limits::human_bytes(size),
+                    limits::human_bytes(limit)
+                ),
             ));
+            return v;
+        }
+        Err(SuiteError::Io { source, .. }) => {
+            v.push(diag(
+                Severity::Error,
+                &file,
+                None,
+                format!("cannot read: {source}"),
+            ));
+            return v;
+        }
+        Err(e) => {
+            v.push(diag(Severity::Error, &file, None, e.to_string()));
             return v;
         }
     };
@@ -249,15 +267,14 @@ fn check_prompts(
         );
     }
     for t in &entry.tiers {
-        if std::fs::read_to_string(&t.path)
-            .map(|x| x.trim().is_empty())
-            .unwrap_or(true)
-        {
-            push(
+        match limits::read_text(&t.path, limits::MAX_PROMPT_BYTES) {
+            Ok(x) if !x.trim().is_empty() => {}
+            Err(e @ SuiteError::TooLarge { .. }) => push(Severity::Error, None, e.to_string()),
+            _ => push(
                 Severity::Error,
                 None,
                 format!("prompt {} is empty or unreadable", t.path.display()),
-            );
+            ),
         }
     }
     // Tiers the scenario declares must each have a prompt.
@@ -353,7 +370,7 @@ fn check_heuristics(
 }
 
 fn entry_text(entry: &ScenarioEntry) -> String {
-    std::fs::read_to_string(entry.yaml_path()).unwrap_or_default()
+    limits::read_text(&entry.yaml_path(), limits::MAX_YAML_BYTES).unwrap_or_default()
 }
 
 fn first_line(s: &str) -> String {

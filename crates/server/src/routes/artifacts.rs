@@ -2,9 +2,10 @@
 //! Served as `text/plain` with `nosniff` and a sandbox CSP: agent output is untrusted and must
 //! never be interpreted by a browser that opens the URL.
 
+use super::ApiPath;
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,7 +23,7 @@ pub(crate) struct ArtifactEntry {
     responses((status = 200, body = Vec<ArtifactEntry>), (status = 404, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Path(run_id): Path<String>,
+    ApiPath(run_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ArtifactEntry>>> {
     let list = state
         .store
@@ -41,11 +42,12 @@ pub(crate) async fn list(
 
 #[utoipa::path(get, path = "/api/runs/{runId}/artifacts/{name}", tag = "runs",
     params(("runId" = String, Path), ("name" = String, Path)),
-    responses((status = 200, content_type = "text/plain", body = String, description = "The artifact's text"),
+    responses((status = 200, description = "The artifact's text; `application/json` when the name ends in `.json` and the text is JSON",
+            content((String = "text/plain"), (serde_json::Value = "application/json"))),
         (status = 404, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path((run_id, name)): Path<(String, String)>,
+    ApiPath((run_id, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let artifact = state
         .store
@@ -53,7 +55,11 @@ pub(crate) async fn get(
         .await?
         .ok_or(ApiError::NotFound("Run not found"))?
         .ok_or(ApiError::NotFound("Artifact not found"))?;
-    let content_type = if name.ends_with(".json") {
+    // Labelled JSON only when it is JSON: artifacts are whatever the client sent, and a
+    // `.json` name does not make the text parse.
+    let is_json = name.ends_with(".json")
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&artifact.content).is_ok();
+    let content_type = if is_json {
         "application/json"
     } else {
         "text/plain; charset=utf-8"

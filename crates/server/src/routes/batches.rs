@@ -1,9 +1,10 @@
 //! Reading batches, with aggregates the server computed from their runs.
 
+use super::ApiPath;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryPairs;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use zebench_core::{Batch, BatchDetail};
 
 #[utoipa::path(get, path = "/api/batches", tag = "batches",
-    params(("limit" = Option<u32>, Query, description = "1 to 1000, default 20")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 20")),
     responses((status = 200, body = Vec<Batch>, description = "Newest first"),
         (status = 400, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn list(
@@ -28,7 +29,7 @@ pub(crate) async fn list(
         (status = 404, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(batch_id): Path<String>,
+    ApiPath(batch_id): ApiPath<String>,
 ) -> ApiResult<Response> {
     let row = state
         .store

@@ -11,9 +11,9 @@ use zebench_core::stats::{compare_runs, PairedOptions, RunsComparison};
 
 #[utoipa::path(get, path = "/api/compare", tag = "batches",
     params(
-        ("a" = String, Query, description = "the baseline batch id"),
-        ("b" = String, Query, description = "the batch compared against it"),
-        ("threshold" = Option<f64>, Query, description = "points (0–10) a difference must exceed to count as an improvement or regression; default 0"),
+        ("a" = String, Query, min_length = 1, description = "the baseline batch id"),
+        ("b" = String, Query, min_length = 1, description = "the batch compared against it"),
+        ("threshold" = Option<f64>, Query, minimum = 0, description = "points (0–10) a difference must exceed to count as an improvement or regression; default 0"),
     ),
     responses((status = 200, body = Object, description = "nCells, meanDiff (B − A), ci {lo, hi, level}, pValue, sign, mde, verdict (improvement | regression | no_detectable_difference | insufficient_data), cells, summary"),
         (status = 400, body = crate::openapi::ErrorBody), (status = 404, body = crate::openapi::ErrorBody)))]

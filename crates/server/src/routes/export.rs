@@ -22,7 +22,7 @@ enum Format {
 
 #[utoipa::path(get, path = "/api/export", tag = "runs",
     params(
-        ("format" = String, Query, description = "csv or jsonl"),
+        ("format" = Option<String>, Query, description = "jsonl (the default; ndjson is a synonym) or csv"),
         ("max" = Option<u64>, Query, description = "stop after this many runs"),
         ("suite" = Option<String>, Query), ("scenario" = Option<String>, Query),
         ("tier" = Option<String>, Query), ("agent" = Option<String>, Query),
@@ -30,7 +30,7 @@ enum Format {
         ("batchId" = Option<String>, Query), ("since" = Option<String>, Query), ("until" = Option<String>, Query),
     ),
     responses(
-        (status = 200, content_type = "application/x-ndjson", body = String,
+        (status = 200, content((String = "application/x-ndjson"), (String = "text/csv")),
             description = "jsonl: one {run, evaluations, telemetry} object per line, newest first; csv: one row per run with evaluations as a JSON column"),
         (status = 400, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn get(State(state): State<AppState>, q: QueryPairs) -> ApiResult<Response> {

@@ -53,6 +53,32 @@ pub(crate) fn streaming(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// axum's `Path`, with its rejection in the API's error shape. A segment that is not UTF-8 once
+/// percent-decoded (`/api/runs/%FF`) names no run, batch or artifact, so it is the documented
+/// 404 rather than axum's plain-text 400.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for ApiPath<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::NotFound("Not found"))
+            }
+            // A route whose handler names parameters it does not have: a bug, not a request.
+            Err(other) => Err(ApiError::Internal(other.body_text())),
+        }
+    }
+}
+
 /// The run filters shared by listing, breakdowns and exports.
 pub(crate) fn run_filter(q: &QueryPairs) -> Result<RunFilter, ApiError> {
     let text = |name: &str| q.get(name).filter(|v| !v.is_empty()).map(str::to_string);

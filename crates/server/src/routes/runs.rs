@@ -1,10 +1,11 @@
 //! Reading runs: the list with filters and keyset paging, one run, its evaluations, telemetry.
 
 use super::run_filter;
+use super::ApiPath;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryPairs;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::Json;
 use zebench_core::{Evaluation, Run, RunDetail, Telemetry};
@@ -15,7 +16,7 @@ pub(crate) const NEXT_CURSOR: &str = "x-next-cursor";
 
 #[utoipa::path(get, path = "/api/runs", tag = "runs",
     params(
-        ("limit" = Option<u32>, Query, description = "1 to 1000, default 50"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1 to 1000, default 50"),
         ("suite" = Option<String>, Query), ("scenario" = Option<String>, Query),
         ("tier" = Option<String>, Query), ("agent" = Option<String>, Query),
         ("model" = Option<String>, Query),
@@ -67,7 +68,7 @@ async fn detail(state: &AppState, run_id: &str) -> ApiResult<RunDetail> {
     responses((status = 200, body = RunDetail), (status = 404, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(run_id): Path<String>,
+    ApiPath(run_id): ApiPath<String>,
 ) -> ApiResult<Json<RunDetail>> {
     Ok(Json(detail(&state, &run_id).await?))
 }
@@ -78,7 +79,7 @@ pub(crate) async fn get(
         (status = 404, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn evaluations(
     State(state): State<AppState>,
-    Path(run_id): Path<String>,
+    ApiPath(run_id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Evaluation>>> {
     Ok(Json(detail(&state, &run_id).await?.evaluations))
 }
@@ -89,7 +90,7 @@ pub(crate) async fn evaluations(
         (status = 404, body = crate::openapi::ErrorBody)))]
 pub(crate) async fn telemetry(
     State(state): State<AppState>,
-    Path(run_id): Path<String>,
+    ApiPath(run_id): ApiPath<String>,
 ) -> ApiResult<Json<Option<Telemetry>>> {
     Ok(Json(detail(&state, &run_id).await?.telemetry))
 }
