@@ -27,6 +27,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{signal, Sandbox, Server};
 use zebench_core::Timestamp;
@@ -38,6 +40,8 @@ const WRITERS: u64 = 4;
 const T0: i64 = 1_773_223_200_000;
 /// The longest a writer keeps going if the kill never comes (it always comes far sooner).
 const WRITER_LIMIT: Duration = Duration::from_secs(15);
+/// Runs acknowledged in a cycle before the kill may come.
+const MIN_ACKED: usize = 30;
 
 // ---------------------------------------------------------------------------------------------
 // A minimal HTTP/1.1 keep-alive client (blocking), enough for JSON requests and chunked answers.
@@ -288,7 +292,7 @@ struct WriterLog {
 /// Posts without pause until the server stops answering. Every fourteenth request upserts the
 /// writer's batch (the harness does so at the start and end of a batch), a third of the rest
 /// are bulk submissions of 2 to 9 runs.
-fn writer(addr: String, cycle: u64, w: u64) -> WriterLog {
+fn writer(addr: String, cycle: u64, w: u64, acked: Arc<AtomicUsize>) -> WriterLog {
     let mut log = WriterLog::default();
     let mut conn = Conn::new(&addr);
     let batch = format!("crash-c{cycle}-w{w}");
@@ -320,7 +324,10 @@ fn writer(addr: String, cycle: u64, w: u64) -> WriterLog {
         };
         match conn.request("POST", sent.path(), &sent.body()) {
             Ok((status, body)) => match sent.check_answer(status, &body, true) {
-                Ok(()) => log.acked.push(sent),
+                Ok(()) => {
+                    acked.fetch_add(sent.runs().len(), Ordering::Relaxed);
+                    log.acked.push(sent);
+                }
                 Err(e) => {
                     log.unexpected.push(e);
                     break;
@@ -686,13 +693,25 @@ fn crash_cycles(db_url: &str) {
     let mut server = Server::start(&sandbox, "127.0.0.1:0", Path::new(db_url), Some(KEY));
     for cycle in 0..CYCLES {
         // Sustained ingest, then SIGKILL in the middle of it.
+        let acked = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..WRITERS)
             .map(|w| {
                 let addr = server.addr.clone();
-                std::thread::spawn(move || writer(addr, cycle, w))
+                let acked = acked.clone();
+                std::thread::spawn(move || writer(addr, cycle, w, acked))
             })
             .collect();
+        // Kill after the pause, once ingest is under way (a loaded CI machine can be slow to
+        // answer the first requests after a start).
         std::thread::sleep(pause(cycle));
+        let under_way = support::wait_for(Duration::from_secs(10), || {
+            (acked.load(Ordering::Relaxed) >= MIN_ACKED).then_some(())
+        });
+        assert!(
+            under_way.is_some(),
+            "cycle {cycle}: fewer than {MIN_ACKED} runs acknowledged in 10 s\n{}",
+            server.log()
+        );
         let pid = server.child.id();
         signal(pid, "KILL");
         let exit = server.child.wait().expect("reap the server");
@@ -745,7 +764,7 @@ fn crash_cycles(db_url: &str) {
             in_flight.extend(log.in_flight);
         }
         assert!(
-            acked_now.len() >= 20,
+            acked_now.len() >= MIN_ACKED,
             "cycle {cycle}: only {} runs were acknowledged before the kill",
             acked_now.len()
         );
