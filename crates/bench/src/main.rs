@@ -3,16 +3,22 @@
 //! - `ingest`: many concurrent clients POST realistic runs over loopback HTTP for a fixed time.
 //! - `seed`: fills a database to a given size through the store's bulk path (measuring it).
 //! - `read`: latency percentiles of the read endpoints against a running server.
+//! - `soak`: starts `zebench serve` on a fresh database, runs 64 clients mixing writes and
+//!   reads, and fails on any error, lost run or growing memory (`soak.rs`).
 //!
 //! `bench/run.sh` drives these against `zebench serve` on SQLite and PostgreSQL.
 
 mod harness;
+mod http;
+mod latency;
 mod pages;
 mod payload;
+mod server;
+mod soak;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use hdrhistogram::Histogram;
+use latency::{histogram, ms};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,6 +86,21 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         requests: usize,
     },
+    /// Start `zebench serve` on a fresh SQLite database and run concurrent clients mixing
+    /// writes and reads; fail on any error, lost run or growing memory.
+    Soak {
+        /// The zebench binary (default: the one next to zebench-bench).
+        #[arg(long)]
+        server_bin: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Serve this database instead of a fresh SQLite file (e.g. one filled by `seed`, or
+        /// `postgres://…`); the runs it holds must still be there afterwards.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Measure read latency of each endpoint.
     Read {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
@@ -107,6 +128,20 @@ fn main() -> Result<()> {
                 prefix,
             } => ingest(&url, &key, concurrency, seconds, bulk, &prefix).await,
             Cmd::Pages { url, requests } => pages::pages(&url, requests).await,
+            Cmd::Soak {
+                server_bin,
+                seconds,
+                clients,
+                database_url,
+            } => {
+                soak::soak(soak::SoakOptions {
+                    server_bin,
+                    seconds,
+                    clients,
+                    database_url,
+                })
+                .await
+            }
             Cmd::HarnessOverhead {
                 files,
                 runs,
@@ -131,14 +166,6 @@ fn main() -> Result<()> {
     })
 }
 
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
 async fn ingest(
     url: &str,
     key: &str,
@@ -147,9 +174,7 @@ async fn ingest(
     bulk: usize,
     prefix: &str,
 ) -> Result<()> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
+    let api = http::Api::new(url, key, concurrency, Duration::from_secs(60))?;
     // Bodies are generated before the clock starts, so the generator spends its CPU on
     // sending, not on building JSON (it shares the machine with the server).
     let per = bulk.max(1) as u64;
@@ -181,18 +206,14 @@ async fn ingest(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let client = client.clone();
+        let api = api.clone();
         let next = next.clone();
         let bodies = bodies.clone();
-        let url = format!(
-            "{url}{}",
-            if bulk == 0 {
-                "/api/results"
-            } else {
-                "/api/results/bulk"
-            }
-        );
-        let auth = format!("Bearer {key}");
+        let path = if bulk == 0 {
+            "/api/results"
+        } else {
+            "/api/results/bulk"
+        };
         tasks.push(tokio::spawn(async move {
             let mut hist = histogram();
             let mut runs = 0u64;
@@ -205,18 +226,9 @@ async fn ingest(
                 };
                 bytes = body.len() / *per as usize;
                 let t = Instant::now();
-                let res = client
-                    .post(&url)
-                    .header("authorization", &auth)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let ok = matches!(&res, Ok(r) if r.status().as_u16() == 201);
-                if let Ok(r) = res {
-                    let _ = r.bytes().await;
-                }
-                hist.record(t.elapsed().as_micros().max(1) as u64).ok();
+                let res = api.post(path, body.clone()).await;
+                let ok = matches!(&res, Ok(r) if r.status == 201);
+                latency::record(&mut hist, t.elapsed());
                 if ok {
                     runs += per;
                 } else {
@@ -321,34 +333,26 @@ const READS: [&str; 10] = [
 ];
 
 async fn read(url: &str, requests: u64, concurrency: usize) -> Result<()> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
-    let batches = client
-        .get(format!("{url}/api/batches?limit=1000"))
-        .send()
-        .await?
-        .bytes()
-        .await?;
+    let api = http::Api::new(url, "", concurrency, Duration::from_secs(60))?;
+    let batches = api.get("/api/batches?limit=1000").await?.body;
     let batches = serde_json::from_slice::<Vec<serde_json::Value>>(&batches)?
         .len()
         .max(1) as u64;
     println!("| endpoint | n | p50 ms | p99 ms | max ms | bytes |");
     println!("|---|---|---|---|---|---|");
     for path in READS {
-        let at = |k: u64| format!("{url}{}", path.replace("{i}", &(k % batches).to_string()));
+        let at = |k: u64| path.replace("{i}", &(k % batches).to_string());
         // Warm up caches and connections.
         for k in 0..20 {
-            let r = client.get(at(k + 7)).send().await?;
-            if !r.status().is_success() {
-                bail!("{path}: HTTP {}", r.status());
+            let r = api.get(&at(k + 7)).await?;
+            if r.status != 200 {
+                bail!("{path}: HTTP {}", r.status);
             }
-            r.bytes().await?;
         }
         let next = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
         for _ in 0..concurrency {
-            let client = client.clone();
+            let api = api.clone();
             let next = next.clone();
             let urls: Vec<String> = (0..batches.min(requests)).map(&at).collect();
             tasks.push(tokio::spawn(async move {
@@ -360,13 +364,9 @@ async fn read(url: &str, requests: u64, concurrency: usize) -> Result<()> {
                         break;
                     }
                     let t = Instant::now();
-                    let r = client
-                        .get(&urls[(k % urls.len() as u64) as usize])
-                        .send()
-                        .await?;
-                    let body = r.bytes().await?;
-                    size = body.len();
-                    hist.record(t.elapsed().as_micros().max(1) as u64).ok();
+                    let r = api.get(&urls[(k % urls.len() as u64) as usize]).await?;
+                    size = r.body.len();
+                    latency::record(&mut hist, t.elapsed());
                 }
                 Ok::<_, reqwest::Error>((hist, size))
             }));

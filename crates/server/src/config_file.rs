@@ -20,6 +20,32 @@ pub struct ServerFile {
     /// `[[webhooks]]`: receivers of batch completions and regressions (docs/operations.md).
     #[serde(default)]
     pub webhooks: Vec<crate::webhooks::WebhookConfig>,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]`: the Prometheus endpoint (see docs/operations.md, "Monitor").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Record metrics and serve `GET /metrics` (default true).
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Serve `/metrics` only on this address (e.g. a private interface), not on the main port.
+    pub bind: Option<std::net::SocketAddr>,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            enabled: true,
+            bind: None,
+        }
+    }
+}
+
+fn enabled_by_default() -> bool {
+    true
 }
 
 /// `[auth]`: where named keys live.
@@ -44,7 +70,6 @@ pub struct RateLimitSection {
     #[serde(default)]
     pub trust_forwarded_for: bool,
 }
-
 
 /// A token bucket: `requests_per_second` sustained, `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -112,6 +137,11 @@ impl ServerFile {
                 }
             }
         }
+        if !file.metrics.enabled && file.metrics.bind.is_some() {
+            return Err(
+                "metrics.bind is set but metrics.enabled = false; remove one of them".into(),
+            );
+        }
         if let Some(u) = &file.public_url {
             match reqwest::Url::parse(u) {
                 Ok(p) if matches!(p.scheme(), "http" | "https") => {
@@ -148,6 +178,25 @@ mod tests {
         assert!(err.contains("key_file"), "{err}");
         let err = ServerFile::parse("[rate_limits]\n").unwrap_err();
         assert!(err.contains("rate_limits"), "{err}");
+    }
+
+    #[test]
+    fn metrics_default_to_the_main_port_and_take_a_separate_address() {
+        let f = ServerFile::parse("").unwrap();
+        assert_eq!(f.metrics, MetricsSection::default());
+        assert!(f.metrics.enabled && f.metrics.bind.is_none());
+        let f = ServerFile::parse("[metrics]\nbind = \"127.0.0.1:9464\"\n").unwrap();
+        assert!(f.metrics.enabled);
+        assert_eq!(f.metrics.bind, Some("127.0.0.1:9464".parse().unwrap()));
+        let f = ServerFile::parse("[metrics]\nenabled = false\n").unwrap();
+        assert!(!f.metrics.enabled);
+        let err = ServerFile::parse("[metrics]\nbind = \"localhost\"\n").unwrap_err();
+        assert!(err.contains("bind"), "{err}");
+        let err = ServerFile::parse("[metrics]\nenabled = false\nbind = \"127.0.0.1:9464\"\n")
+            .unwrap_err();
+        assert!(err.contains("metrics.bind"), "{err}");
+        let err = ServerFile::parse("[metrics]\nport = 9464\n").unwrap_err();
+        assert!(err.contains("port"), "{err}");
     }
 
     #[test]

@@ -33,8 +33,14 @@ pub(crate) async fn stream(
                 .data(format!("{{\"missed\":{n}}}")),
         })
     });
+    // Counted while the stream exists: it is dropped when the client goes or shutdown ends it.
+    let subscriber = crate::metrics::SseSubscriber::start();
     let stream = hello
         .chain(events)
-        .take_until(Box::pin(async move { shutdown.cancelled().await }));
+        .take_until(Box::pin(async move { shutdown.cancelled().await }))
+        .map(move |event| {
+            let _counted = &subscriber;
+            event
+        });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
