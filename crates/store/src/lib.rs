@@ -613,12 +613,24 @@ where
         }
         read_cache::Lookup::Miss => {}
     }
-    let (version, t) = (cache.version(), std::time::Instant::now());
-    let rows = compute(backend.clone()).await?;
-    if rows.len() <= read_cache::MAX_ROWS {
-        cache.put(key, version, Arc::new(rows.clone()), t.elapsed());
+    let arrived = cache.version();
+    let mut computed = None;
+    let shared = cache
+        .single_flight(&key, arrived, || async {
+            let (version, t) = (cache.version(), std::time::Instant::now());
+            let rows = compute(backend.clone()).await?;
+            if rows.len() <= read_cache::MAX_ROWS {
+                cache.put(key.clone(), version, Arc::new(rows.clone()), t.elapsed());
+            }
+            computed = Some(rows);
+            Ok::<(), StoreError>(())
+        })
+        .await?;
+    match (shared, computed) {
+        (Some(v), _) => Ok((*v).clone()),
+        (None, Some(rows)) => Ok(rows),
+        (None, None) => unreachable!("single_flight computes when nothing is shared"),
     }
-    Ok(rows)
 }
 
 async fn write_loop(

@@ -12,6 +12,12 @@
 //! after a write while one background task recomputes them: under continuous ingestion a page
 //! then stays fast and is at most a minute behind, instead of paying seconds on every view.
 //! Fast answers (small databases) are never served stale, so they are always exact.
+//!
+//! Viewers asking the same question at once share one computation: the first computes, the
+//! others wait for it and take its answer when it saw every write they could have seen (its
+//! data version is at least the one they arrived at). Under continuous ingestion N viewers of
+//! the overview thus cost one aggregate query, not N concurrent ones each holding its own
+//! working memory; and at most `MAX_CONCURRENT` computations of any key run at once.
 
 use crate::events::Event;
 use std::collections::{HashMap, HashSet};
@@ -29,6 +35,9 @@ pub(crate) const MAX_STALE: Duration = Duration::from_secs(60);
 const MAX_ENTRIES: usize = 128;
 /// Answers larger than this many rows are not kept (they are cheap relative to their size).
 pub(crate) const MAX_ROWS: usize = 20_000;
+/// Aggregate computations running at once, over all keys (the machine's cores are the limit
+/// anyway; more only adds memory).
+const MAX_CONCURRENT: usize = 2;
 
 struct Entry<T> {
     version: u64,
@@ -51,6 +60,9 @@ pub(crate) struct ReadCache<T> {
     version: Arc<AtomicU64>,
     entries: Mutex<HashMap<String, Entry<T>>>,
     refreshing: Mutex<HashSet<String>>,
+    /// One lock per key being computed; waiters queue on it. Removed when nobody holds it.
+    computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    permits: tokio::sync::Semaphore,
     clock: AtomicU64,
 }
 
@@ -73,6 +85,8 @@ impl<T> ReadCache<T> {
             version,
             entries: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(HashSet::new()),
+            computing: Mutex::new(HashMap::new()),
+            permits: tokio::sync::Semaphore::new(MAX_CONCURRENT),
             clock: AtomicU64::new(0),
         }
     }
@@ -92,6 +106,53 @@ impl<T> ReadCache<T> {
             }
             _ => Lookup::Miss,
         }
+    }
+
+    /// The answer for `key` if it was computed from data at `min_version` or later.
+    pub fn at_least(&self, key: &str, min_version: u64) -> Option<Arc<T>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|e| e.version >= min_version)
+            .map(|e| e.value.clone())
+    }
+
+    /// Runs `compute` for `key` unless an answer at least as new as `arrived` (the version when
+    /// the caller asked) appears while waiting for another caller's computation of the same key.
+    /// Returns the shared answer (`Ok(Some)`) or what `compute` returned.
+    pub async fn single_flight<F, Fut, E>(
+        &self,
+        key: &str,
+        arrived: u64,
+        compute: F,
+    ) -> Result<Option<Arc<T>>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let lock = self
+            .computing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let result = {
+            let _turn = lock.lock().await;
+            match self.at_least(key, arrived) {
+                Some(shared) => Ok(Some(shared)),
+                None => {
+                    let _permit = self.permits.acquire().await;
+                    compute().await.map(|()| None)
+                }
+            }
+        };
+        let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and ours: nobody else waits on this key.
+        if Arc::strong_count(&lock) <= 2 {
+            computing.remove(key);
+        }
+        result
     }
 
     /// Claims the recomputation of `key`; false when another task already recomputes it.
@@ -185,5 +246,49 @@ mod tests {
         version.fetch_add(1, Ordering::SeqCst); // a write lands while the query runs
         c.put("q".into(), seen, Arc::new(1), Duration::from_millis(1));
         assert!(matches!(c.lookup("q"), Lookup::Miss));
+    }
+
+    async fn ask(c: &ReadCache<u32>, computed: &AtomicU64, value: u32) -> u32 {
+        let arrived = c.version();
+        let shared = c
+            .single_flight("k", arrived, || async {
+                let v = c.version();
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                computed.fetch_add(1, Ordering::SeqCst);
+                c.put("k".into(), v, Arc::new(value), Duration::from_millis(30));
+                Ok::<(), ()>(())
+            })
+            .await
+            .unwrap();
+        shared.map_or(value, |v| *v)
+    }
+
+    #[tokio::test]
+    async fn concurrent_viewers_share_one_computation() {
+        let c = ReadCache::new(Arc::new(AtomicU64::new(0)));
+        let computed = AtomicU64::new(0);
+        let answers = futures::future::join_all((0..8).map(|i| ask(&c, &computed, i))).await;
+        assert_eq!(computed.load(Ordering::SeqCst), 1, "{answers:?}");
+        assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+        assert!(
+            c.computing.lock().unwrap().is_empty(),
+            "no lock left behind"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_viewer_arriving_after_a_write_does_not_take_the_older_answer() {
+        let version = Arc::new(AtomicU64::new(0));
+        let c = ReadCache::new(version.clone());
+        let computed = AtomicU64::new(0);
+        let first = ask(&c, &computed, 1);
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            version.fetch_add(1, Ordering::SeqCst); // a write while the first computes
+            ask(&c, &computed, 2).await
+        };
+        let (a, b) = tokio::join!(first, second);
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(computed.load(Ordering::SeqCst), 2);
     }
 }
