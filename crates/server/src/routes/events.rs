@@ -14,7 +14,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 #[utoipa::path(get, path = "/api/events", tag = "events",
     responses((status = 200, content_type = "text/event-stream", body = String,
-        description = "Events named run.created, runs.bulk, batch.updated and lagged; each data line is a JSON object with a type field")))]
+        description = "Events named run.created, runs.bulk, batch.updated, batch.completed and lagged; each data line is a JSON object with a type field")))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
