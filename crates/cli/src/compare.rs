@@ -39,8 +39,8 @@ async fn fetch(args: &CompareArgs) -> Result<RunsComparison, Failure> {
         let url = format!(
             "{}/api/compare?a={}&b={}&threshold={}",
             url.trim_end_matches('/'),
-            encode(&args.a),
-            encode(&args.b),
+            zebench_web::query::encode(&args.a),
+            zebench_web::query::encode(&args.b),
             args.threshold
         );
         let resp = reqwest::get(&url)
@@ -83,17 +83,6 @@ async fn fetch(args: &CompareArgs) -> Result<RunsComparison, Failure> {
         ..PairedOptions::default()
     };
     Ok(compare_runs(&a.runs, &b.runs, &opts))
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn print(args: &CompareArgs, c: &RunsComparison) {

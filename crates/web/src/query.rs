@@ -145,18 +145,17 @@ impl PageQuery {
     }
 }
 
-/// Percent-encodes a query value.
+/// Everything but RFC 3986's unreserved characters (`A–Z a–z 0–9 - _ . ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a query value or a path segment (everything but the unreserved
+/// characters), so an identifier can never break out of its link.
 pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// Percent-decodes (and `+` → space); invalid escapes are kept as they are.

@@ -55,19 +55,10 @@ pub(crate) struct BatchSummary {
     pub total_cost_usd: f64,
 }
 
-/// Percent-encodes one path segment (everything but RFC 3986's unreserved characters), so a
-/// batch id can never break out of its link, in a URL or in Slack's `<url|label>`.
+/// Percent-encodes one path segment, so a batch id can never break out of its link, in a URL
+/// or in Slack's `<url|label>`.
 pub(crate) fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    zebench_web::query::encode(s)
 }
 
 fn link(public_url: Option<&str>, path: &str) -> Option<String> {
