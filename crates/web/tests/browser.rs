@@ -503,3 +503,60 @@ fn dashboard_in_headless_chromium() {
         screenshots.display()
     );
 }
+
+/// A read key makes the dashboard private: checked in Chromium with the browser's own Basic
+/// credentials (pages, assets and the live-update stream), and refused without or with a
+/// wrong key (crates/web/tests/browser/read_key.mjs).
+#[test]
+fn private_dashboard_with_a_read_key_in_headless_chromium() {
+    const READ_KEY: &str = "zb_browser-read-key-0123456789abcdef";
+    let root = workspace_root();
+    let browser_dir = root.join("crates/web/tests/browser");
+    let chromium = PathBuf::from(
+        std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+    );
+    check_prerequisites(&browser_dir, &chromium);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let url = format!("sqlite://{}", tmp.path().join("private.sqlite").display());
+    let (state, addr, server) = rt.block_on(async {
+        let store = Store::connect(StoreOptions::new(&url))
+            .await
+            .expect("open store");
+        let state = AppState::new(
+            Arc::new(store),
+            ServerConfig {
+                api_keys: vec![
+                    ApiKey::new(API_KEY),
+                    ApiKey::named("viewer", zebench_server::Scope::Read, READ_KEY),
+                ],
+                ..Default::default()
+            },
+        )
+        .expect("keys");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(zebench_server::serve(listener, state.clone()));
+        (state, addr, server)
+    });
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir.join("read_key.mjs"))
+        .current_dir(&browser_dir)
+        .env("BASE_URL", format!("http://{addr}"))
+        .env("ZEBENCH_API_KEY", API_KEY)
+        .env("ZEBENCH_READ_KEY", READ_KEY)
+        .env("CHROMIUM_PATH", &chromium);
+    let (ok, output) = run_with_timeout(cmd, NODE_TIMEOUT);
+    println!("{output}");
+    rt.block_on(async {
+        state.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    });
+    assert!(ok, "the read-key browser test failed (output above)");
+}
