@@ -92,6 +92,11 @@ pub enum ConfigFileError {
     Invalid { path: PathBuf, message: String },
 }
 
+/// Parses TOML into `T`, the error on one line (it names the line and the key).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
+}
+
 impl ServerFile {
     /// Reads and checks `path`; relative paths inside are resolved against its folder.
     pub fn load(path: &Path) -> Result<ServerFile, ConfigFileError> {
@@ -123,8 +128,7 @@ impl ServerFile {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ServerFile, String> {
-        let mut file: ServerFile =
-            toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+        let mut file: ServerFile = parse_toml(text)?;
         for (name, rate) in [
             ("rate_limit.per_key", file.rate_limit.per_key),
             ("rate_limit.per_address", file.rate_limit.per_address),

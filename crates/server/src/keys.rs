@@ -117,8 +117,7 @@ impl KeysFile {
 
     /// Parses and checks the text of a keys file (names unique and well-formed, digests hex).
     pub fn parse(text: &str) -> Result<KeysFile, String> {
-        let file: KeysFile =
-            toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))?;
+        let file: KeysFile = crate::config_file::parse_toml(text)?;
         let mut seen = std::collections::HashSet::new();
         for (i, k) in file.key.iter().enumerate() {
             if !valid_name(&k.name) {

@@ -57,9 +57,7 @@ pub(crate) struct BatchSummary {
 
 /// Percent-encodes one path segment, so a batch id can never break out of its link, in a URL
 /// or in Slack's `<url|label>`.
-pub(crate) fn encode_segment(s: &str) -> String {
-    zebench_web::query::encode(s)
-}
+pub(crate) use zebench_web::query::encode as encode_segment;
 
 fn link(public_url: Option<&str>, path: &str) -> Option<String> {
     public_url.map(|base| format!("{base}{path}"))
