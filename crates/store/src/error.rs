@@ -31,6 +31,9 @@ pub enum StoreError {
     /// Anything the database driver reported.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// What the SQLite library reported to the direct read path (`sqlite_direct`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The store is shutting down and takes no more writes.
     #[error("the store is closed")]
     Closed,

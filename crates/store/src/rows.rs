@@ -37,6 +37,32 @@ pub(crate) struct RunRow {
 }
 
 impl RunRow {
+    /// Decodes a row of [`RUN_COLUMNS`] read through rusqlite (see `sqlite_direct`).
+    pub fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RunRow {
+            id: row.get(0)?,
+            run_id: row.get(1)?,
+            batch_id: row.get(2)?,
+            suite: row.get(3)?,
+            scenario: row.get(4)?,
+            tier: row.get(5)?,
+            agent: row.get(6)?,
+            model: row.get(7)?,
+            status: row.get(8)?,
+            started_at: row.get(9)?,
+            completed_at: row.get(10)?,
+            total_score: row.get(11)?,
+            weighted_score: row.get(12)?,
+            success_metric: row.get(13)?,
+            is_successful: row.get(14)?,
+            metadata: row.get(15)?,
+            specialist_enabled: row.get(16)?,
+            specialist_name: row.get(17)?,
+            specialist_version: row.get(18)?,
+            submitted_by: row.get(19)?,
+        })
+    }
+
     pub fn into_run(self) -> Result<Run, StoreError> {
         Ok(Run {
             status: self
@@ -145,6 +171,24 @@ pub(crate) struct BatchRow {
 }
 
 impl BatchRow {
+    /// Decodes a row of [`BATCH_COLUMNS`] read through rusqlite (see `sqlite_direct`).
+    pub fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(BatchRow {
+            batch_id: row.get(0)?,
+            created_at: row.get(1)?,
+            completed_at: row.get(2)?,
+            metadata: row.get(3)?,
+            total_runs: row.get(4)?,
+            successful_runs: row.get(5)?,
+            failed_runs: row.get(6)?,
+            score_sum: row.get(7)?,
+            score_n: row.get(8)?,
+            weighted_sum: row.get(9)?,
+            weighted_n: row.get(10)?,
+            cost_sum: row.get(11)?,
+        })
+    }
+
     pub fn into_batch(self) -> Batch {
         Batch {
             batch_id: self.batch_id,

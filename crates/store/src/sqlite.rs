@@ -44,6 +44,9 @@ pub(crate) struct Backend {
     /// Copies the WAL into the database file in the background, so the writer's commits do
     /// not pay for checkpoints (SQLite's automatic checkpoint runs inside a commit).
     pub(crate) checkpointer: Option<Pool<Db>>,
+    /// rusqlite readers for the reads that return many rows (see `sqlite_direct`); `None`
+    /// for an in-memory database, which only its one connection can see.
+    pub(crate) direct: Option<std::sync::Arc<crate::sqlite_direct::DirectReaders>>,
 }
 
 /// Pages the WAL may reach before a commit checkpoints by itself: a safety net for when the
@@ -93,6 +96,7 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
             read: write.clone(),
             write,
             checkpointer: None,
+            direct: None,
         });
     }
     let checkpointer = SqlitePoolOptions::new()
@@ -104,6 +108,7 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .max_connections(max_readers.max(1))
         .connect_with(
             options
+                .clone()
                 .read_only(true)
                 .pragma("cache_size", READER_CACHE_KIB)
                 // Dashboard GROUP BYs build temporary B-trees as large as the data: in a
@@ -111,10 +116,13 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
                 .pragma("temp_store", "file"),
         )
         .await?;
+    let direct =
+        crate::sqlite_direct::DirectReaders::new(options.get_filename(), max_readers as usize);
     Ok(Backend {
         read,
         write,
         checkpointer: Some(checkpointer),
+        direct: Some(std::sync::Arc::new(direct)),
     })
 }
 

@@ -469,3 +469,67 @@ backend_tests!(concurrent_writers_lose_nothing, |db: TestDb| async move {
     store.close().await;
     db
 });
+
+backend_tests!(
+    batch_runs_read_the_same_as_single_runs,
+    |db: TestDb| async move {
+        // `get_batch` has its own read path on SQLite files (rusqlite, see
+        // crates/store/src/sqlite_direct.rs): every field must come back as `get_run` and
+        // `list_runs` give it, including floats that need 17 digits, nulls and odd text.
+        let mut runs = Vec::new();
+        for (i, w) in [
+            Some(0.1 + 0.2),
+            None,
+            Some(f64::MIN_POSITIVE),
+            Some(1e300),
+            Some(-0.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut r = run(
+                &format!("odd-{i}"),
+                Some("odd"),
+                "agent \"q\" ✓",
+                if w.is_some() { "completed" } else { "failed" },
+                w,
+                T0 + i as i64,
+            );
+            if i == 3 {
+                r.model = None;
+                r.metadata = None;
+                r.specialist_enabled = Some(true);
+                r.specialist_name = Some("dep-expert".into());
+                r.specialist_version = Some("1.2.3".into());
+            }
+            runs.push(r);
+        }
+        db.store.submit_runs_as(runs, Some("ci-key")).await.unwrap();
+        let batch = db.store.get_batch("odd").await.unwrap().unwrap();
+        assert_eq!(batch.runs.len(), 5);
+        let mut listed = db
+            .store
+            .list_runs(
+                &RunFilter {
+                    batch_id: Some("odd".into()),
+                    ..Default::default()
+                },
+                50,
+                None,
+            )
+            .await
+            .unwrap()
+            .items;
+        listed.reverse();
+        assert_eq!(batch.runs, listed, "get_batch and list_runs disagree");
+        for r in &batch.runs {
+            assert_eq!(r, &db.store.get_run(&r.run_id).await.unwrap().unwrap().run);
+            assert_eq!(r.submitted_by.as_deref(), Some("ci-key"));
+        }
+        assert_eq!(batch.runs[0].weighted_score, Some(0.1 + 0.2));
+        assert_eq!(batch.runs[2].weighted_score, Some(f64::MIN_POSITIVE));
+        assert!(batch.runs[3].specialist_enabled == Some(true) && batch.runs[3].model.is_none());
+        assert_eq!(batch.batch, db.store.batch("odd").await.unwrap().unwrap());
+        db
+    }
+);
