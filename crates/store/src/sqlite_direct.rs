@@ -94,7 +94,7 @@ impl DirectReaders {
                 .prepare_cached(&format!(
                     "SELECT {BATCH_COLUMNS} FROM batches b WHERE b.batch_id = ?1"
                 ))?
-                .query_row([&batch_id], |row| BatchRow::from_direct(row))
+                .query_row([&batch_id], BatchRow::from_direct)
                 .optional()?;
             let Some(batch) = batch else {
                 return Ok(None);
@@ -103,7 +103,7 @@ impl DirectReaders {
                 "SELECT {RUN_COLUMNS} FROM runs r WHERE r.batch_id = ?1 ORDER BY r.started_at, r.id"
             ))?;
             let runs = stmt
-                .query_map([&batch_id], |row| RunRow::from_direct(row))?
+                .query_map([&batch_id], RunRow::from_direct)?
                 .map(|row| row.map_err(crate::StoreError::from)?.into_run())
                 .collect::<Result<Vec<_>>>()?;
             drop(stmt);
