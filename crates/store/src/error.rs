@@ -67,6 +67,12 @@ impl StoreError {
     /// True for errors a retry can fix: a unique race between two writers, a deadlock, a
     /// serialization failure, or a busy SQLite file.
     pub fn is_transient(&self) -> bool {
+        if let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self {
+            return matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            );
+        }
         let StoreError::Database(sqlx::Error::Database(db)) = self else {
             return false;
         };

@@ -21,6 +21,7 @@ mod sqlite;
 mod sqlite_direct;
 #[doc(hidden)]
 pub mod testing;
+mod write_sql;
 
 pub use backup::{BackupError, BackupReport};
 pub use error::{Result, StoreError};
@@ -342,7 +343,22 @@ impl Store {
     /// Creates or updates a batch's descriptive fields (never its aggregates).
     pub async fn upsert_batch(&self, batch: &BatchUpsert) -> Result<()> {
         let now = Timestamp::now().millis();
-        on_backend!(self, b => b.upsert_batch(batch, now, &self.instance).await)?;
+        if let Backend::Sqlite(sqlite::Backend {
+            writer: Some(writer),
+            ..
+        }) = &*self.backend
+        {
+            let (writer, batch) = (writer.clone(), batch.clone());
+            let started = std::time::Instant::now();
+            let result = tokio::task::spawn_blocking(move || writer.upsert_batch(&batch, now))
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("the writer panicked: {e}")))
+                .and_then(|r| r);
+            metrics::record("upsert_batch", started, result.is_ok());
+            result?;
+        } else {
+            on_backend!(self, b => b.upsert_batch(batch, now, &self.instance).await)?;
+        }
         self.version
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if self.kind() == BackendKind::Sqlite {
@@ -664,14 +680,16 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
-        let results = commit_group(&backend, &group).await;
+        let (items, replies): (Vec<Vec<Prepared>>, Vec<_>) =
+            group.into_iter().map(|j| (j.items, j.reply)).unzip();
+        let items = Arc::new(items);
+        let results = commit_group(&backend, &items).await;
         // Before anyone hears of the write: cached aggregates from before it are now stale.
         version.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        for (job, result) in group.into_iter().zip(results) {
+        for ((job, reply), result) in items.iter().zip(replies).zip(results) {
             if local_events {
                 if let Ok(outcomes) = &result {
                     let created: Vec<&RunResult> = job
-                        .items
                         .iter()
                         .zip(outcomes)
                         .filter(|(_, o)| **o == Outcome::Created)
@@ -682,25 +700,46 @@ async fn write_loop(
                     }
                 }
             }
-            let _ = job.reply.send(result);
+            let _ = reply.send(result);
         }
+    }
+}
+
+/// The submissions of one group commit, shared with the blocking thread that writes them.
+type Group = Arc<Vec<Vec<Prepared>>>;
+
+/// The jobs of `group` to write: all of them, or only job `only`.
+fn views(group: &[Vec<Prepared>], only: Option<usize>) -> Vec<&[Prepared]> {
+    match only {
+        Some(i) => vec![group[i].as_slice()],
+        None => group.iter().map(Vec::as_slice).collect(),
     }
 }
 
 async fn submit_group(
     backend: &Backend,
-    jobs: &[&[Prepared]],
+    group: &Group,
+    only: Option<usize>,
 ) -> Result<Vec<Result<Vec<Outcome>>>> {
     let mut attempt = 0;
     loop {
         let started = std::time::Instant::now();
         let result = match backend {
-            Backend::Sqlite(b) => b.submit_group(jobs).await,
-            Backend::Postgres(b) => b.submit_group(jobs).await,
+            Backend::Sqlite(sqlite::Backend {
+                writer: Some(writer),
+                ..
+            }) => {
+                let (writer, group) = (writer.clone(), group.clone());
+                tokio::task::spawn_blocking(move || writer.submit_group(&views(&group, only)))
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("the writer panicked: {e}")))?
+            }
+            Backend::Sqlite(b) => b.submit_group(&views(group, only)).await,
+            Backend::Postgres(b) => b.submit_group(&views(group, only)).await,
         };
         metrics::record("submit", started, result.is_ok());
         if result.is_ok() {
-            metrics::record_commit(jobs.iter().map(|j| j.len()).sum());
+            metrics::record_commit(views(group, only).iter().map(|j| j.len()).sum());
         }
         match result {
             Err(e) if e.is_transient() && attempt < RETRIES => {
@@ -714,16 +753,15 @@ async fn submit_group(
 
 /// Commits a group; when the group as a whole fails, each job is retried alone so one bad
 /// submission cannot fail the others that happened to share its transaction.
-async fn commit_group(backend: &Backend, group: &[Job]) -> Vec<Result<Vec<Outcome>>> {
-    let views: Vec<&[Prepared]> = group.iter().map(|j| j.items.as_slice()).collect();
-    match submit_group(backend, &views).await {
+async fn commit_group(backend: &Backend, group: &Group) -> Vec<Result<Vec<Outcome>>> {
+    match submit_group(backend, group, None).await {
         Ok(results) => results,
-        Err(e) if views.len() == 1 => vec![Err(e)],
+        Err(e) if group.len() == 1 => vec![Err(e)],
         Err(e) => {
-            tracing::warn!(error = %e, jobs = views.len(), "group commit failed; retrying each submission alone");
-            let mut out = Vec::with_capacity(views.len());
-            for v in views {
-                out.push(match submit_group(backend, &[v]).await {
+            tracing::warn!(error = %e, jobs = group.len(), "group commit failed; retrying each submission alone");
+            let mut out = Vec::with_capacity(group.len());
+            for i in 0..group.len() {
+                out.push(match submit_group(backend, group, Some(i)).await {
                     Ok(mut r) => r.pop().unwrap_or(Err(StoreError::Closed)),
                     Err(e) => Err(e),
                 });

@@ -8,6 +8,7 @@ use crate::error::{Result, StoreError};
 use crate::filter::{Cursor, Page, RunFilter};
 use crate::rollup::{self, Delta};
 use crate::rows::*;
+use crate::write_sql::*;
 use crate::{ArtifactBody, ArtifactInfo, Outcome, Prepared};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 use std::collections::HashMap;
@@ -40,36 +41,7 @@ impl Backend {
             existing.extend(rows);
         }
 
-        let mut results = Vec::with_capacity(jobs.len());
-        let mut fresh: Vec<&Prepared> = Vec::new();
-        for job in jobs {
-            let mut local: HashMap<&str, &str> = HashMap::new();
-            let mut outcomes = Vec::with_capacity(job.len());
-            let mut conflicts = Vec::new();
-            let mut accepted = Vec::new();
-            for p in job.iter() {
-                let id = p.run.run_id.as_str();
-                let known = existing.get(id).map(String::as_str).or_else(|| local.get(id).copied());
-                match known {
-                    Some(h) if h == p.hash => outcomes.push(Outcome::Duplicate),
-                    Some(_) => conflicts.push(p.run.run_id.clone()),
-                    None => {
-                        local.insert(id, p.hash.as_str());
-                        accepted.push(p);
-                        outcomes.push(Outcome::Created);
-                    }
-                }
-            }
-            if conflicts.is_empty() {
-                for p in &accepted {
-                    existing.insert(p.run.run_id.clone(), p.hash.clone());
-                }
-                fresh.extend(accepted);
-                results.push(Ok(outcomes));
-            } else {
-                results.push(Err(StoreError::Conflict(conflicts)));
-            }
-        }
+        let (results, fresh) = crate::write_sql::classify(jobs, existing);
         if fresh.is_empty() {
             return Ok(results);
         }
@@ -85,31 +57,19 @@ impl Backend {
         fresh: &[&Prepared],
     ) -> Result<()> {
         // Batches named by the runs, created on first sight at their earliest run's start.
-        let mut first_seen: std::collections::BTreeMap<&str, i64> = Default::default();
-        for p in fresh {
-            if let Some(b) = &p.run.batch_id {
-                let t = first_seen.entry(b.as_str()).or_insert(p.started_at);
-                *t = (*t).min(p.started_at);
-            }
-        }
-        let batches: Vec<(&str, i64)> = first_seen.into_iter().collect();
+        let batches = crate::write_sql::batches_first_seen(fresh);
         for chunk in crate::chunking::fixed_chunks(&batches, CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new("INSERT INTO batches (batch_id, created_at) ");
+            let mut qb = QueryBuilder::<Db>::new(INSERT_BATCH_FIRST_SEEN);
             qb.push_values(chunk, |mut b, (id, at)| {
                 b.push_bind(*id).push_bind(*at);
             });
-            qb.push(" ON CONFLICT (batch_id) DO NOTHING");
+            qb.push(BATCH_FIRST_SEEN_CONFLICT);
             qb.build().execute(&mut **tx).await?;
         }
 
         let mut pks: HashMap<String, i64> = HashMap::with_capacity(fresh.len());
         for chunk in crate::chunking::fixed_chunks(fresh, CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO runs (run_id, batch_id, suite, scenario, tier, agent, model, status, \
-                 started_at, completed_at, total_score, weighted_score, success_metric, \
-                 is_successful, metadata, specialist_enabled, specialist_name, specialist_version, \
-                 content_hash, received_at, submitted_by) ",
-            );
+            let mut qb = QueryBuilder::<Db>::new(INSERT_RUN);
             qb.push_values(chunk, |mut b, p| {
                 let r = &p.run;
                 b.push_bind(r.run_id.as_str())
@@ -146,9 +106,7 @@ impl Backend {
             .map(|(p, e)| (pk(p), p.received_at, e))
             .collect();
         for chunk in crate::chunking::fixed_chunks(&evaluations, CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO evaluations (run_pk, evaluator_name, score, max_score, details, created_at) ",
-            );
+            let mut qb = QueryBuilder::<Db>::new(INSERT_EVALUATION);
             qb.push_values(chunk, |mut b, (run_pk, at, e)| {
                 b.push_bind(*run_pk)
                     .push_bind(e.evaluator_name.as_str())
@@ -165,9 +123,7 @@ impl Backend {
             .filter_map(|p| p.run.telemetry.as_ref().filter(|t| !t.is_empty()).map(|t| (pk(p), t)))
             .collect();
         for chunk in crate::chunking::fixed_chunks(&telemetry, CHUNK) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO telemetry (run_pk, tool_calls, tokens_in, tokens_out, cost_usd, duration_ms, workspace_dir) ",
-            );
+            let mut qb = QueryBuilder::<Db>::new(INSERT_TELEMETRY);
             qb.push_values(chunk, |mut b, (run_pk, t)| {
                 b.push_bind(*run_pk)
                     .push_bind(t.tool_calls)
@@ -185,9 +141,7 @@ impl Backend {
             .flat_map(|p| p.artifacts.iter().map(move |a| (pk(p), a)))
             .collect();
         for chunk in crate::chunking::fixed_chunks(&artifacts, CHUNK / 4) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "INSERT INTO artifacts (run_pk, name, encoding, size, body) ",
-            );
+            let mut qb = QueryBuilder::<Db>::new(INSERT_ARTIFACT);
             qb.push_values(chunk, |mut b, (run_pk, a)| {
                 b.push_bind(*run_pk)
                     .push_bind(a.name.as_str())
@@ -199,12 +153,7 @@ impl Backend {
         }
 
         for (batch_id, d) in rollup::batch_deltas(fresh.iter().map(|p| &p.run)) {
-            sqlx::query(
-                "UPDATE batches SET total_runs = total_runs + $1, successful_runs = successful_runs + $2, \
-                 failed_runs = failed_runs + $3, score_sum = score_sum + $4, score_n = score_n + $5, \
-                 weighted_sum = weighted_sum + $6, weighted_n = weighted_n + $7, cost_sum = cost_sum + $8 \
-                 WHERE batch_id = $9",
-            )
+            sqlx::query(ADD_TO_BATCH)
             .bind(d.runs)
             .bind(d.successful_runs)
             .bind(d.failed_runs)
@@ -221,9 +170,7 @@ impl Backend {
         let deltas: Vec<((&'static str, String), Delta)> =
             rollup::rollup_deltas(fresh.iter().map(|p| (&p.run, p.started_at))).into_iter().collect();
         for chunk in crate::chunking::fixed_chunks(&deltas, CHUNK / 2) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO rollups (dim, key, {AGG_COLUMNS}) "
-            ));
+            let mut qb = QueryBuilder::<Db>::new(INSERT_ROLLUP);
             qb.push_values(chunk, |mut b, ((dim, key), d)| {
                 b.push_bind(*dim)
                     .push_bind(key.as_str())
@@ -243,26 +190,7 @@ impl Backend {
                     .push_bind(d.tool_calls)
                     .push_bind(d.duration_ms);
             });
-            qb.push(
-                " ON CONFLICT (dim, key) DO UPDATE SET \
-                 runs = rollups.runs + excluded.runs, \
-                 completed_runs = rollups.completed_runs + excluded.completed_runs, \
-                 failed_runs = rollups.failed_runs + excluded.failed_runs, \
-                 successful_runs = rollups.successful_runs + excluded.successful_runs, \
-                 score_sum = rollups.score_sum + excluded.score_sum, \
-                 score_n = rollups.score_n + excluded.score_n, \
-                 weighted_sum = rollups.weighted_sum + excluded.weighted_sum, \
-                 weighted_n = rollups.weighted_n + excluded.weighted_n, \
-                 weighted_min = CASE WHEN rollups.weighted_min IS NULL OR excluded.weighted_min < rollups.weighted_min \
-                     THEN excluded.weighted_min ELSE rollups.weighted_min END, \
-                 weighted_max = CASE WHEN rollups.weighted_max IS NULL OR excluded.weighted_max > rollups.weighted_max \
-                     THEN excluded.weighted_max ELSE rollups.weighted_max END, \
-                 cost_sum = rollups.cost_sum + excluded.cost_sum, \
-                 tokens_in = rollups.tokens_in + excluded.tokens_in, \
-                 tokens_out = rollups.tokens_out + excluded.tokens_out, \
-                 tool_calls = rollups.tool_calls + excluded.tool_calls, \
-                 duration_ms = rollups.duration_ms + excluded.duration_ms",
-            );
+            qb.push(ROLLUP_CONFLICT);
             qb.build().execute(&mut **tx).await?;
         }
 
@@ -279,12 +207,7 @@ impl Backend {
     pub(crate) async fn upsert_batch(&self, b: &BatchUpsert, now: i64, origin: &str) -> Result<()> {
         let mut tx = begin_write(&self.write).await?;
         let metadata = b.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string());
-        sqlx::query(
-            "INSERT INTO batches (batch_id, created_at, completed_at, metadata) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (batch_id) DO UPDATE SET \
-             completed_at = COALESCE(excluded.completed_at, batches.completed_at), \
-             metadata = COALESCE(excluded.metadata, batches.metadata)",
-        )
+        sqlx::query(UPSERT_BATCH)
         .bind(b.batch_id.as_str())
         .bind(b.created_at.map(Timestamp::millis).unwrap_or(now))
         .bind(b.completed_at.map(Timestamp::millis))

@@ -44,6 +44,9 @@ pub(crate) struct Backend {
     /// Copies the WAL into the database file in the background, so the writer's commits do
     /// not pay for checkpoints (SQLite's automatic checkpoint runs inside a commit).
     pub(crate) checkpointer: Option<Pool<Db>>,
+    /// The rusqlite writer that stores runs and batches (see `sqlite_direct`); `None` for an
+    /// in-memory database, whose writes go through `write` like its reads.
+    pub(crate) writer: Option<std::sync::Arc<crate::sqlite_direct::DirectWriter>>,
     /// rusqlite readers for the reads that return many rows (see `sqlite_direct`); `None`
     /// for an in-memory database, which only its one connection can see.
     pub(crate) direct: Option<std::sync::Arc<crate::sqlite_direct::DirectReaders>>,
@@ -51,10 +54,10 @@ pub(crate) struct Backend {
 
 /// Pages the WAL may reach before a commit checkpoints by itself: a safety net for when the
 /// background checkpointer falls behind (e.g. a long-running reader pins old pages).
-const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
 /// Page cache of the writer connection (negative: KiB): B-tree inserts touch the same upper
 /// pages again and again.
-const WRITER_CACHE_KIB: &str = "-16000";
+pub(crate) const WRITER_CACHE_KIB: &str = "-16000";
 /// Page cache of each reader: small, because every connection has its own and the operating
 /// system caches the file for all of them; large per-connection caches multiplied by the pool
 /// size were most of the server's memory on a 4 GB database.
@@ -96,6 +99,7 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
             read: write.clone(),
             write,
             checkpointer: None,
+            writer: None,
             direct: None,
         });
     }
@@ -118,10 +122,12 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .await?;
     let direct =
         crate::sqlite_direct::DirectReaders::new(options.get_filename(), max_readers as usize);
+    let writer = crate::sqlite_direct::DirectWriter::open(options.get_filename())?;
     Ok(Backend {
         read,
         write,
         checkpointer: Some(checkpointer),
+        writer: Some(std::sync::Arc::new(writer)),
         direct: Some(std::sync::Arc::new(direct)),
     })
 }

@@ -533,3 +533,42 @@ backend_tests!(
         db
     }
 );
+
+/// An in-memory SQLite database keeps every query, writes included, on its one sqlx
+/// connection (files write through rusqlite instead): the same behaviour, checked here.
+#[tokio::test]
+async fn in_memory_sqlite_stores_like_a_file() {
+    let store = zebench_store::Store::connect(zebench_store::StoreOptions::new("sqlite::memory:"))
+        .await
+        .unwrap();
+    let runs: Vec<RunResult> = (0..3)
+        .map(|i| {
+            run(
+                &format!("mem-{i}"),
+                Some("mem"),
+                "a",
+                "completed",
+                Some(i as f64),
+                T0 + i,
+            )
+        })
+        .collect();
+    let outcomes = store.submit_runs(runs.clone()).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == Outcome::Created));
+    assert_eq!(
+        store.submit_run(runs[0].clone()).await.unwrap(),
+        Outcome::Duplicate
+    );
+    let mut other = runs[1].clone();
+    other.weighted_score = Some(9.0);
+    assert!(
+        matches!(store.submit_run(other).await, Err(StoreError::Conflict(ids)) if ids == ["mem-1"])
+    );
+    let batch = store.get_batch("mem").await.unwrap().unwrap();
+    assert_eq!(batch.batch.total_runs, 3);
+    assert_eq!(batch.batch.avg_weighted_score, Some(1.0));
+    assert_eq!(store.stats().await.unwrap().total_runs, 3);
+    let detail = store.get_run("mem-2").await.unwrap().unwrap();
+    assert_eq!(detail.evaluations.len(), 2);
+    assert_eq!(detail.telemetry.unwrap().tokens_in, Some(1000));
+}
