@@ -8,6 +8,7 @@
 //!
 //! `bench/run.sh` drives these against `zebench serve` on SQLite and PostgreSQL.
 
+mod ceiling;
 mod harness;
 mod http;
 mod latency;
@@ -101,6 +102,19 @@ enum Cmd {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The hardware's ceilings for bulk ingest: SQLite alone taking the benchmark's runs into
+    /// zebench's schema, and one core parsing a 1,000-run body (see docs/benchmarks.md).
+    SqliteCeiling {
+        /// Where the scratch database is made (the benchmark's default place).
+        #[arg(long, default_value = "/tmp/zebench-bench")]
+        dir: std::path::PathBuf,
+        /// Runs stored before measuring.
+        #[arg(long, default_value_t = 100_000)]
+        prefill: u64,
+        /// Runs timed, with and then without evaluation rows.
+        #[arg(long, default_value_t = 20_000)]
+        measure: u64,
+    },
     /// Measure read latency of each endpoint.
     Read {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
@@ -157,6 +171,11 @@ fn main() -> Result<()> {
                 runs,
                 chunk,
             } => seed(&database_url, runs, chunk).await,
+            Cmd::SqliteCeiling {
+                dir,
+                prefill,
+                measure,
+            } => ceiling::ceiling(&dir, prefill, measure).await,
             Cmd::Read {
                 url,
                 requests,
