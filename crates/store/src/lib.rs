@@ -205,29 +205,31 @@ pub(crate) fn decode_artifact(row: rows::ArtifactRow) -> Result<ArtifactBody> {
     })
 }
 
-fn prepare(run: RunResult, received_at: i64, submitted_by: Option<&str>) -> Prepared {
-    let mut artifacts: Vec<EncodedArtifact> = run
-        .artifacts
+fn prepare(mut run: RunResult, received_at: i64, submitted_by: Option<&str>) -> Prepared {
+    // The hash covers the run as submitted; after it, the parts that are stored only in
+    // encoded form (metadata as text, artifacts and the prompt compressed) are taken out of
+    // the run, so their parsed copies are freed now rather than held while the run waits for
+    // the writer.
+    let hash = run.content_hash();
+    let metadata = run
+        .metadata
+        .take()
+        .map(|m| serde_json::to_string(&m).unwrap_or_default());
+    let texts = std::mem::take(&mut run.artifacts);
+    let mut artifacts: Vec<EncodedArtifact> = texts
         .iter()
         .map(|(name, text)| encode_artifact(name, text))
         .collect();
-    if let Some(prompt) = run
-        .telemetry
-        .as_ref()
-        .and_then(|t| t.prompt_sent.as_deref())
-    {
-        if !run.artifacts.contains_key("prompt") {
-            artifacts.push(encode_artifact("prompt", prompt));
+    if let Some(prompt) = run.telemetry.as_mut().and_then(|t| t.prompt_sent.take()) {
+        if !texts.contains_key("prompt") {
+            artifacts.push(encode_artifact("prompt", &prompt));
         }
     }
     Prepared {
         started_at: run.started_at.map(Timestamp::millis).unwrap_or(received_at),
         received_at,
-        hash: run.content_hash(),
-        metadata: run
-            .metadata
-            .as_ref()
-            .map(|m| serde_json::to_string(m).unwrap_or_default()),
+        hash,
+        metadata,
         artifacts,
         run,
         submitted_by: submitted_by.map(str::to_string),
