@@ -21,10 +21,9 @@ pub async fn ceiling(dir: &Path, prefill: u64, measure: u64) -> Result<()> {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
     // The real schema, from the store's own migrations.
-    let store = zebench_store::Store::connect(zebench_store::StoreOptions::new(
-        file.display().to_string(),
-    ))
-    .await?;
+    let store =
+        zebench_store::Store::connect(zebench_store::StoreOptions::new(file.display().to_string()))
+            .await?;
     store.close().await;
     drop(store);
 
@@ -91,7 +90,11 @@ fn insert(conn: &mut Connection, first: u64, evaluations: bool) -> Result<Durati
                 &batch,
                 1_735_689_600_000 + k as i64 * 30_000,
             ))?;
-            let metadata = run.metadata.as_ref().map(serde_json::to_string).transpose()?;
+            let metadata = run
+                .metadata
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?;
             Ok((run, metadata))
         })
         .collect::<Result<_>>()?;
