@@ -120,8 +120,12 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
                 .pragma("temp_store", "file"),
         )
         .await?;
-    let direct =
-        crate::sqlite_direct::DirectReaders::new(options.get_filename(), max_readers as usize);
+    // Only whole-batch reads use these: a few at once keep both cores busy, and each holds
+    // its own page cache.
+    let direct = crate::sqlite_direct::DirectReaders::new(
+        options.get_filename(),
+        (max_readers as usize).min(DIRECT_READERS),
+    );
     let writer = crate::sqlite_direct::DirectWriter::open(options.get_filename())?;
     Ok(Backend {
         read,
@@ -131,6 +135,9 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         direct: Some(std::sync::Arc::new(direct)),
     })
 }
+
+/// Most rusqlite readers (see `sqlite_direct`).
+const DIRECT_READERS: usize = 4;
 
 /// Checkpoints between which the statistics are refreshed (about hourly).
 const OPTIMIZE_EVERY: u32 = 7200;
