@@ -53,14 +53,16 @@ impl StoreError {
         matches!(self, StoreError::InvalidCursor(_))
     }
 
-    /// True when the database could not be reached or the pool is exhausted or closed: the
-    /// request may succeed later (HTTP 503), nothing is wrong with it.
+    /// True when the database could not be reached, the pool is exhausted, or the store is
+    /// closed (shutting down): the request may succeed later (HTTP 503), nothing is wrong
+    /// with it.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
+            StoreError::Closed
+                | StoreError::Database(
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+                )
         )
     }
 

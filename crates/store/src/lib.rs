@@ -236,9 +236,6 @@ fn prepare(mut run: RunResult, received_at: i64, submitted_by: Option<&str>) -> 
     }
 }
 
-/// Submissions of at least this many runs are prepared (hashed, encoded) on a blocking thread.
-const PREPARE_OFF_THREAD: usize = 64;
-
 /// How many times a submission is retried after a transient conflict between writers.
 const RETRIES: usize = 5;
 
@@ -332,23 +329,11 @@ impl Store {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
-        let runs_len = runs.len();
         let now = Timestamp::now().millis();
-        let by = submitted_by.map(str::to_string);
-        let prepare_all = move || -> Vec<Prepared> {
-            runs.into_iter()
-                .map(|r| prepare(r, now, by.as_deref()))
-                .collect()
-        };
-        // Hashing and encoding a large submission takes milliseconds of CPU (about 10 ms per
-        // 1,000 runs): off the async workers, so it does not hold up other requests.
-        let items = if runs_len >= PREPARE_OFF_THREAD {
-            tokio::task::spawn_blocking(prepare_all)
-                .await
-                .map_err(|e| StoreError::Corrupt(format!("preparing runs panicked: {e}")))?
-        } else {
-            prepare_all()
-        };
+        let items: Vec<Prepared> = runs
+            .into_iter()
+            .map(|r| prepare(r, now, submitted_by))
+            .collect();
         let (reply, answer) = oneshot::channel();
         self.writer
             .send(Job { items, reply })
@@ -613,6 +598,13 @@ impl Store {
     pub async fn close(&self) {
         match &*self.backend {
             Backend::Sqlite(b) => {
+                if let Some(writer) = b.writer.clone() {
+                    // Waits for a commit in progress, so nothing is left half-written.
+                    let _ = tokio::task::spawn_blocking(move || writer.close()).await;
+                }
+                if let Some(direct) = &b.direct {
+                    direct.close();
+                }
                 b.read.close().await;
                 b.write.close().await;
                 if let Some(c) = &b.checkpointer {

@@ -43,6 +43,15 @@ impl DirectReaders {
         }
     }
 
+    /// Refuses new reads ([`crate::StoreError::Closed`]) and closes the idle connections;
+    /// reads in flight finish and their connections close after them.
+    pub(crate) fn close(&self) {
+        self.permits.close();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+
     fn open(&self) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -76,7 +85,7 @@ impl DirectReaders {
                 None => this.open()?,
             };
             let out = f(&conn);
-            if out.is_ok() {
+            if out.is_ok() && !this.permits.is_closed() {
                 if let Ok(mut idle) = this.idle.lock() {
                     idle.push(conn);
                 }
@@ -126,7 +135,8 @@ impl DirectReaders {
 /// bound value to its worker thread and back; rusqlite binds by reference from single-row
 /// statements prepared once. Callers run it on a blocking thread.
 pub(crate) struct DirectWriter {
-    conn: Mutex<Connection>,
+    /// `None` once the store is closed.
+    conn: Mutex<Option<Connection>>,
 }
 
 impl DirectWriter {
@@ -147,20 +157,27 @@ impl DirectWriter {
             crate::sqlite::WAL_AUTOCHECKPOINT_PAGES
         ))?;
         Ok(DirectWriter {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
         // A panic mid-transaction drops the transaction (rolled back), so the connection is
         // still usable after a poisoned lock.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits for the write in progress, then closes the connection (SQLite checkpoints the
+    /// WAL as the last connection closes); later writes get [`crate::StoreError::Closed`].
+    pub(crate) fn close(&self) {
+        self.lock().take();
+    }
+
     /// Stores a group of submissions in one transaction, as `Backend::submit_group` in
     /// `queries.rs` does on the other paths: one result per job.
     pub(crate) fn submit_group(&self, jobs: &[&[Prepared]]) -> Result<Vec<Result<Vec<Outcome>>>> {
-        let mut conn = self.lock();
+        let mut guard = self.lock();
+        let conn = guard.as_mut().ok_or(crate::StoreError::Closed)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut existing: HashMap<String, String> = HashMap::new();
         {
@@ -185,7 +202,8 @@ impl DirectWriter {
 
     /// Creates a batch or updates its descriptive fields (`created_at` keeps its first value).
     pub(crate) fn upsert_batch(&self, b: &BatchUpsert, now: i64) -> Result<()> {
-        let conn = self.lock();
+        let guard = self.lock();
+        let conn = guard.as_ref().ok_or(crate::StoreError::Closed)?;
         let metadata = b
             .metadata
             .as_ref()

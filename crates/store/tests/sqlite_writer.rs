@@ -88,3 +88,27 @@ async fn interleaved_upserts_and_submissions_all_land() {
     assert_eq!(batch.batch.avg_weighted_score, Some(5.0));
     assert!(batch.batch.metadata.unwrap().contains("round"));
 }
+
+/// After `close`, the rusqlite writer and readers take no more work (as the sqlx pools do), and
+/// what was stored before is in the file for the next store that opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_store_refuses_work_and_keeps_what_it_stored() {
+    let db = TestDb::sqlite().await;
+    db.store.submit_run(run("before-close")).await.unwrap();
+    db.store.close().await;
+    assert!(matches!(
+        db.store.submit_run(run("after-close")).await,
+        Err(zebench_store::StoreError::Closed)
+    ));
+    assert!(matches!(
+        db.store.get_batch("shared-file").await,
+        Err(zebench_store::StoreError::Closed)
+    ));
+    let again = zebench_store::Store::connect(zebench_store::StoreOptions::new(&db.url))
+        .await
+        .unwrap();
+    let batch = again.get_batch("shared-file").await.unwrap().unwrap();
+    assert_eq!(batch.runs.len(), 1);
+    assert_eq!(batch.runs[0].run_id, "before-close");
+    again.close().await;
+}
