@@ -278,16 +278,22 @@ impl Target {
     }
 }
 
-/// Runs waiting to be submitted.
+/// Runs waiting to be submitted, each with the name of the key that first submitted it (from
+/// an export's `submittedBy`), which the import keeps.
 struct Pending<'a> {
     target: &'a mut Target,
-    runs: Vec<RunResult>,
+    runs: Vec<(RunResult, Option<String>)>,
 }
 
 impl Pending<'_> {
-    async fn push(&mut self, run: RunResult, summary: &mut Summary) -> Result<(), Failure> {
+    async fn push(
+        &mut self,
+        run: RunResult,
+        submitted_by: Option<String>,
+        summary: &mut Summary,
+    ) -> Result<(), Failure> {
         summary.valid += 1;
-        self.runs.push(run);
+        self.runs.push((run, submitted_by));
         if self.runs.len() >= CHUNK {
             self.flush(summary).await?;
         }
@@ -310,18 +316,39 @@ fn db_failure(e: StoreError) -> Failure {
     Failure::infra(anyhow!(e).context("cannot store the runs"))
 }
 
-/// Submits one chunk atomically; when a run id in it is already stored with other content,
-/// the rest of the chunk is submitted without it and the conflicting runs one by one.
+/// Submits one chunk: one atomic submission per submitting key name in it, in order of first
+/// appearance (an export holds runs of several keys; each keeps its name).
 async fn submit_chunk(
     store: &Store,
+    chunk: Vec<(RunResult, Option<String>)>,
+    summary: &mut Summary,
+) -> Result<(), Failure> {
+    let mut groups: Vec<(Option<String>, Vec<RunResult>)> = Vec::new();
+    for (run, by) in chunk {
+        match groups.iter_mut().find(|(name, _)| *name == by) {
+            Some((_, runs)) => runs.push(run),
+            None => groups.push((by, vec![run])),
+        }
+    }
+    for (by, runs) in groups {
+        submit_as(store, runs, by.as_deref(), summary).await?;
+    }
+    Ok(())
+}
+
+/// Submits runs atomically as `submitted_by`; when a run id among them is already stored with
+/// other content, the rest is submitted without it and the conflicting runs one by one.
+async fn submit_as(
+    store: &Store,
     chunk: Vec<RunResult>,
+    submitted_by: Option<&str>,
     summary: &mut Summary,
 ) -> Result<(), Failure> {
     if chunk.is_empty() {
         return Ok(());
     }
     let kept = chunk.clone();
-    let ids = match store.submit_runs(chunk).await {
+    let ids = match store.submit_runs_as(chunk, submitted_by).await {
         Ok(outcomes) => {
             count(&outcomes, summary);
             return Ok(());
@@ -334,7 +361,7 @@ async fn submit_chunk(
         kept.into_iter().partition(|r| suspects.contains(&r.run_id));
     let mut one_by_one = one_by_one;
     if !rest.is_empty() {
-        match store.submit_runs(rest.clone()).await {
+        match store.submit_runs_as(rest.clone(), submitted_by).await {
             Ok(outcomes) => count(&outcomes, summary),
             // Another writer stored one of these meanwhile: go one by one.
             Err(StoreError::Conflict(_)) => one_by_one.extend(rest),
@@ -342,8 +369,8 @@ async fn submit_chunk(
         }
     }
     for run in one_by_one {
-        match store.submit_run(run.clone()).await {
-            Ok(outcome) => count(&[outcome], summary),
+        match store.submit_runs_as(vec![run.clone()], submitted_by).await {
+            Ok(outcomes) => count(&outcomes, summary),
             Err(StoreError::Conflict(_)) => {
                 if same_as_stored(store, &run).await? {
                     summary.already_present += 1;
@@ -397,6 +424,14 @@ fn run_from_detail(detail: &RunDetail) -> Result<RunResult, String> {
         Value::Object(obj) => run_from_value(obj),
         _ => Err("not an object".into()),
     }
+}
+
+/// The `run.submittedBy` of an export line: the name of the key that submitted the run.
+fn submitted_by(line: &Map<String, Value>) -> Option<String> {
+    line.get("run")?
+        .get("submittedBy")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Converts one JSON record: an export line (`{"run","evaluations","telemetry"}`, metadata as
@@ -489,19 +524,30 @@ async fn import_jsonl(
         }
         summary.runs_read += 1;
         let parsed = match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(obj)) => run_from_value(obj),
+            Ok(Value::Object(obj)) => {
+                let by = match submitted_by(&obj) {
+                    Some(name) if !zebench_server::keys::valid_name(&name) => {
+                        summary.notes.push(format!(
+                            "line {number}: submittedBy is not a key name; the run is stored without it"
+                        ));
+                        None
+                    }
+                    by => by,
+                };
+                run_from_value(obj).map(|run| (run, by))
+            }
             Ok(_) => Err("expected a JSON object".to_string()),
             Err(e) => Err(format!("invalid JSON: {e}")),
         };
         match parsed {
-            Ok(run) => {
+            Ok((run, by)) => {
                 if seen.as_mut().is_some_and(|s| !s.insert(run.run_id.clone())) {
                     summary.notes.push(format!(
                         "line {number}: runId {} appears more than once in the file",
                         run.run_id
                     ));
                 }
-                pending.push(run, summary).await?;
+                pending.push(run, by, summary).await?;
             }
             Err(reason) => summary.skip(format!("line {number}: {reason}")),
         }
@@ -568,7 +614,7 @@ async fn read_sqlite(
         });
         match checked {
             Ok(run) => pending
-                .push(run, summary)
+                .push(run, None, summary)
                 .await
                 .map_err(ReadFailure::Store)?,
             Err(reason) => summary.skip(format!("{at}: {reason}")),

@@ -774,3 +774,48 @@ fn dry_run_stores_nothing() {
     assert_eq!(summary["stored"], 0);
     assert!(!sb.db().exists());
 }
+
+#[test]
+fn an_import_keeps_the_key_name_each_run_was_submitted_with() {
+    let sb = Sandbox::new();
+    import_ok(&sb, &camel_db(&sb), &[]);
+    let lines = exported(&sb, &[]);
+    let ids: Vec<&String> = lines.keys().collect();
+    assert!(ids.len() >= 3, "{ids:?}");
+    // As exported from a server with named keys: runs of two keys in one chunk, and one
+    // name no key could have (it must not reach the database).
+    let names = ["ci-east", "ci-west", "not a key name <b>"];
+    let file = sb.path().join("named.jsonl");
+    let text: Vec<String> = lines
+        .values()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut line = line.clone();
+            line["run"]["submittedBy"] = json!(names[i % 3]);
+            line.to_string()
+        })
+        .collect();
+    std::fs::write(&file, text.join("\n")).unwrap();
+
+    let second_db = format!("sqlite://{}", sb.path().join("named.sqlite").display());
+    let summary = import_json(&sb, &file, &["--database-url", &second_db]);
+    assert_eq!(summary["stored"], json!(lines.len()), "{summary}");
+    assert!(
+        summary
+            .to_string()
+            .contains("submittedBy is not a key name"),
+        "{summary}"
+    );
+    let back = exported(&sb, &["--database-url", &second_db]);
+    for (i, id) in lines.keys().enumerate() {
+        let expected = match i % 3 {
+            2 => Value::Null,
+            k => json!(names[k]),
+        };
+        let got = back[id]["run"]
+            .get("submittedBy")
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert_eq!(got, expected, "run {id}");
+    }
+}

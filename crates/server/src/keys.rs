@@ -89,7 +89,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` can name a key: 1–64 ASCII letters, digits, `.`, `_` or `-`. Also what an
+/// import accepts as a run's `submittedBy`.
+pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()
