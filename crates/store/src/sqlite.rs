@@ -71,6 +71,7 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 /// Opens (creating if missing) the database at `url` and brings its schema up to date.
 pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backend> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| crate::StoreError::InvalidUrl {
             url: url.to_string(),
@@ -82,9 +83,17 @@ pub(crate) async fn connect(url: &str, max_readers: u32) -> crate::Result<Backen
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
-        .pragma("cache_size", WRITER_CACHE_KIB)
+        // A file's runs are written by the rusqlite writer (which has the large cache); this
+        // connection only migrates and refreshes statistics there.
+        .pragma(
+            "cache_size",
+            if memory {
+                WRITER_CACHE_KIB
+            } else {
+                READER_CACHE_KIB
+            },
+        )
         .pragma("temp_store", "memory");
-    let memory = url.contains(":memory:") || url.contains("mode=memory");
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
