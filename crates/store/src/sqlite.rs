@@ -61,7 +61,7 @@ pub(crate) const WRITER_CACHE_KIB: &str = "-16000";
 /// Page cache of each reader: small, because every connection has its own and the operating
 /// system caches the file for all of them; large per-connection caches multiplied by the pool
 /// size were most of the server's memory on a 4 GB database.
-const READER_CACHE_KIB: &str = "-2000";
+pub(crate) const READER_CACHE_KIB: &str = "-2000";
 /// How often the background checkpointer runs.
 /// WAL size (in pages of 4 KiB: 256 MiB) past which the checkpointer truncates it.
 const WAL_TRUNCATE_FRAMES: i64 = 65_536;

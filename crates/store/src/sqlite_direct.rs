@@ -31,9 +31,6 @@ pub(crate) struct DirectReaders {
     permits: Arc<Semaphore>,
 }
 
-/// Page cache per connection (KiB), as for sqlx's readers (see `sqlite.rs`).
-const CACHE_KIB: i64 = 2000;
-
 impl DirectReaders {
     pub(crate) fn new(path: &Path, max: usize) -> Self {
         DirectReaders {
@@ -58,8 +55,11 @@ impl DirectReaders {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-        conn.pragma_update(None, "temp_store", "file")?;
+        // The same small page cache as sqlx's readers (see `sqlite.rs`).
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = {}; PRAGMA temp_store = file",
+            crate::sqlite::READER_CACHE_KIB
+        ))?;
         Ok(conn)
     }
 
