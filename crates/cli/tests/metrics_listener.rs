@@ -1,23 +1,13 @@
 //! `[metrics] bind` in the server config file: the real binary serves `/metrics` on its own
 //! listener only, not on the main port, and closes that listener when it stops.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
+use support::http_get;
 
 #[test]
 fn metrics_are_served_only_on_the_configured_listener() {
@@ -57,12 +47,12 @@ fn metrics_are_served_only_on_the_configured_listener() {
     };
     assert_ne!(api, metrics);
 
-    let health = http_get(&api, "/health");
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    let main_port = http_get(&api, "/metrics");
-    assert!(main_port.starts_with("HTTP/1.1 404"), "{main_port}");
-    let scrape = http_get(&metrics, "/metrics");
-    assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
+    let health = http_get(&api, "/health").unwrap();
+    assert_eq!(health.0, 200, "{health:?}");
+    let main_port = http_get(&api, "/metrics").unwrap();
+    assert_eq!(main_port.0, 404, "{main_port:?}");
+    let (status, scrape) = http_get(&metrics, "/metrics").unwrap();
+    assert_eq!(status, 200, "{scrape}");
     assert!(
         scrape.contains("zebench_build_info{version=\"")
             && scrape.contains("database=\"sqlite\"} 1"),
@@ -79,8 +69,8 @@ fn metrics_are_served_only_on_the_configured_listener() {
         scrape.contains("zebench_process_resident_memory_bytes "),
         "{scrape}"
     );
-    let elsewhere = http_get(&metrics, "/api/stats");
-    assert!(elsewhere.starts_with("HTTP/1.1 404"), "{elsewhere}");
+    let elsewhere = http_get(&metrics, "/api/stats").unwrap();
+    assert_eq!(elsewhere.0, 404, "{elsewhere:?}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -365,6 +365,31 @@ async fn seed(store: &Store) -> Seeded {
 }
 
 /// Runs `cmd` to completion or until `timeout`, returning (success, stdout + stderr).
+/// The real server on `store` with `keys`, on a free loopback port.
+async fn serve(
+    store: Store,
+    keys: Vec<ApiKey>,
+) -> (
+    AppState,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let state = AppState::new(
+        Arc::new(store),
+        ServerConfig {
+            api_keys: keys,
+            ..Default::default()
+        },
+    )
+    .expect("keys");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(zebench_server::serve(listener, state.clone()));
+    (state, addr, server)
+}
+
 fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String) {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -459,19 +484,7 @@ fn dashboard_in_headless_chromium() {
             .await
             .expect("open store");
         let seeded = seed(&store).await;
-        let state = AppState::new(
-            Arc::new(store),
-            ServerConfig {
-                api_keys: vec![ApiKey::new(API_KEY)],
-                ..Default::default()
-            },
-        )
-        .expect("keys");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(zebench_server::serve(listener, state.clone()));
+        let (state, addr, server) = serve(store, vec![ApiKey::new(API_KEY)]).await;
         (state, addr, server, seeded)
     });
 
@@ -527,23 +540,11 @@ fn private_dashboard_with_a_read_key_in_headless_chromium() {
         let store = Store::connect(StoreOptions::new(&url))
             .await
             .expect("open store");
-        let state = AppState::new(
-            Arc::new(store),
-            ServerConfig {
-                api_keys: vec![
-                    ApiKey::new(API_KEY),
-                    ApiKey::named("viewer", zebench_server::Scope::Read, READ_KEY),
-                ],
-                ..Default::default()
-            },
-        )
-        .expect("keys");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(zebench_server::serve(listener, state.clone()));
-        (state, addr, server)
+        let keys = vec![
+            ApiKey::new(API_KEY),
+            ApiKey::named("viewer", zebench_server::Scope::Read, READ_KEY),
+        ];
+        serve(store, keys).await
     });
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir.join("read_key.mjs"))
